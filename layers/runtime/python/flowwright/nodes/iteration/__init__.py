@@ -1,0 +1,1 @@
+"""iteration node."""

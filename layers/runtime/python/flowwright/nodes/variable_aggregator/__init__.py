@@ -1,0 +1,1 @@
+"""variable-aggregator node."""

@@ -1,0 +1,195 @@
+"""The node Lambda contract: one event in, one state record out.
+
+Event (built by the compiled ``Parameters``)::
+
+    {"op": "run", "app": "...", "mode": "workflow", "id": "<node id>", "type": "llm",
+     "node": "<node config as JSON>", "run": "<run id>", "in": {<scope>: {...}},
+     "pos": [...], "ob": <byte budget of the record>}
+
+Record (written by ``ResultPath`` to ``$.n_<id>``)::
+
+    {"o": {outputs}, "h": "<handle taken>", "w": {<state key>: value}, "a": "<answer>"}
+
+A failure raises; its class name is the error name Step Functions sees (Retry/Catch).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from flowwright.errors import NodeConfigError, NodeExecutionError, NodeInputError
+from flowwright.nodes.base import NodeConfig, NodeContext, NodeResult
+from flowwright.nodes.registry import kind_of, load_executor
+from flowwright.runtime.addresses import write_key
+from flowwright.runtime.events import NodeEvent
+from flowwright.runtime.services import Services
+from flowwright.runtime.values import Resolver, json_size, offload_values
+from flowwright.variables import VariablePool
+
+__all__ = ["NodeEventIn", "handle_node_event", "parse_config"]
+
+
+class NodeEventIn(BaseModel):
+    """The event a node function receives."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    op: str = "run"
+    app: str
+    mode: str = "workflow"
+    id: str
+    type: str
+    title: str = ""
+    node: str
+    run: str
+    inputs: dict[str, Any] = Field(default_factory=dict, alias="in")
+    pos: list[Any] = Field(default_factory=list)
+    ob: int = 65536
+    attempt: int = 0
+
+
+@lru_cache(maxsize=512)
+def parse_config(node_type: str, raw: str) -> NodeConfig:
+    """The typed configuration of a node from its JSON text (cached: warm Lambdas reuse it)."""
+    kind = kind_of(node_type)
+    if kind is None:
+        raise NodeConfigError(f"unsupported node type {node_type!r}")
+    try:
+        return kind.config.model_validate(json.loads(raw))
+    except (ValidationError, ValueError) as exc:
+        raise NodeConfigError(f"invalid configuration: {exc}") from None
+
+
+def _pool(event: NodeEventIn, resolver: Resolver) -> VariablePool:
+    return VariablePool(event.inputs, resolve=resolver)
+
+
+def handle_node_event(raw_event: dict[str, Any], services: Services) -> dict[str, Any]:
+    """Run one node operation and return its state record (or raise its error)."""
+    try:
+        event = NodeEventIn.model_validate(raw_event)
+    except ValidationError as exc:
+        raise NodeInputError(f"malformed node event: {exc}") from None
+    kind = kind_of(event.type)
+    if kind is None:
+        raise NodeConfigError(f"unsupported node type {event.type!r}")
+    config = parse_config(event.type, event.node)
+    module = load_executor(kind.package)
+    operation = getattr(module, event.op, None)
+    if operation is None:
+        raise NodeConfigError(f"node type {event.type!r} has no operation {event.op!r}")
+    resolver = Resolver(services.blobs)
+    ctx = NodeContext(
+        app_id=event.app,
+        run_id=event.run,
+        node_id=event.id,
+        node_type=event.type,
+        mode="advanced-chat" if event.mode == "advanced-chat" else "workflow",
+        conversation_id=_sys(event, "conversation_id"),
+        user=_sys(event, "user_id"),
+        position=event.pos,
+        services=services,
+    )
+    title = event.title or config.title
+    emits = getattr(module, "EVENTS", {}).get(event.op, ("started", "finished"))
+    started = time.perf_counter()
+    if "started" in emits:
+        services.events.emit(
+            NodeEvent(
+                run_id=event.run,
+                event="node_started",
+                node_id=event.id,
+                node_type=event.type,
+                title=title,
+                status="running",
+                position=event.pos,
+                attempt=event.attempt,
+            )
+        )
+    try:
+        result: NodeResult = operation(config, _pool(event, resolver), ctx)
+    except Exception as exc:
+        error = exc if isinstance(exc, NodeExecutionError) else NodeExecutionError(
+            f"{type(exc).__name__}: {exc}"
+        )
+        services.events.emit(
+            NodeEvent(
+                run_id=event.run,
+                event="node_finished",
+                node_id=event.id,
+                node_type=event.type,
+                title=title,
+                status="failed",
+                position=event.pos,
+                attempt=event.attempt,
+                elapsed_ms=_elapsed_ms(started, event, result=None),
+                error=str(error),
+                error_type=type(error).__name__,
+            )
+        )
+        if error is exc:
+            raise
+        raise error from exc
+    record = _record(result, event, services)
+    if "finished" in emits and result.finished:
+        usage = result.usage
+        services.events.emit(
+            NodeEvent(
+                run_id=event.run,
+                event="node_finished",
+                node_id=event.id,
+                node_type=event.type,
+                title=title,
+                status="succeeded",
+                position=event.pos,
+                attempt=event.attempt,
+                elapsed_ms=_elapsed_ms(started, event, result=result),
+                tokens=usage.total_tokens if usage else None,
+                usage=usage.as_dict() if usage else None,
+                note=result.note,
+                outputs=record.get("o"),
+            )
+        )
+    return record
+
+
+def _sys(event: NodeEventIn, name: str) -> str | None:
+    value = event.inputs.get("sys", {}).get(name) if isinstance(event.inputs.get("sys"), dict) else None
+    return str(value) if value not in (None, "") else None
+
+
+def _elapsed_ms(started: float, event: NodeEventIn, result: NodeResult | None) -> float:
+    if result is not None and result.started_at is not None:
+        return round((time.time() - result.started_at) * 1000, 3)
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+def _record(result: NodeResult, event: NodeEventIn, services: Services) -> dict[str, Any]:
+    """The state record of a result, with large values offloaded to fit ``event.ob`` bytes."""
+    record: dict[str, Any] = {"o": result.outputs, "h": result.handle}
+    if result.answer is not None:
+        record["a"] = result.answer
+    if result.writes:
+        record["w"] = {write_key(sel): value for sel, value in result.writes.items()}
+    record.update(result.extra)
+    budget = max(1024, event.ob)
+    if services.blobs is None or json_size(record) <= budget:
+        return record
+    prefix = f"{event.run}/{event.id}"
+    # Outputs and writes keep their keys (readers resolve references per value); the answer
+    # text is offloaded whole. Container bookkeeping (items, rounds) is kept small by its
+    # executor and never offloaded: Map reads it directly.
+    for part, share in (("o", 0.5), ("w", 0.3)):
+        if isinstance(record.get(part), dict):
+            record[part] = offload_values(
+                record[part], budget=int(budget * share), store=services.blobs, key_prefix=prefix
+            )
+    if "a" in record:
+        record.update(
+            offload_values({"a": record["a"]}, budget=int(budget * 0.2), store=services.blobs, key_prefix=prefix)
+        )
+    return record
