@@ -163,6 +163,8 @@ class NodeResult:
     extra: dict[str, Any] = field(default_factory=dict)
     #: False for an operation that leaves the node running (a loop round, an iteration start).
     finished: bool = True
+    #: Replaces the whole state record (used by the operation that ends a run).
+    record: dict[str, Any] | None = None
     #: Epoch seconds the node started, when it started in an earlier operation.
     started_at: float | None = None
 

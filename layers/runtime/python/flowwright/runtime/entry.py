@@ -116,6 +116,11 @@ def handle_node_event(raw_event: dict[str, Any], services: Services) -> dict[str
         error = exc if isinstance(exc, NodeExecutionError) else NodeExecutionError(
             f"{type(exc).__name__}: {exc}"
         )
+        retries = config.retry_config.max_retries if config.retry_config.enabled else 0
+        retrying = event.op == "run" and event.attempt < retries and not isinstance(
+            error, (NodeConfigError, NodeInputError)
+        )
+        handled = event.op == "run" and config.handles_errors and not retrying
         services.events.emit(
             NodeEvent(
                 run_id=event.run,
@@ -123,7 +128,7 @@ def handle_node_event(raw_event: dict[str, Any], services: Services) -> dict[str
                 node_id=event.id,
                 node_type=event.type,
                 title=title,
-                status="failed",
+                status="retry" if retrying else "exception" if handled else "failed",
                 position=event.pos,
                 attempt=event.attempt,
                 elapsed_ms=_elapsed_ms(started, event, result=None),
@@ -131,6 +136,8 @@ def handle_node_event(raw_event: dict[str, Any], services: Services) -> dict[str
                 error_type=type(error).__name__,
             )
         )
+        if handled:
+            return _record(_fallback(config, error), event, services)
         if error is exc:
             raise
         raise error from exc
@@ -157,6 +164,18 @@ def handle_node_event(raw_event: dict[str, Any], services: Services) -> dict[str
     return record
 
 
+def _fallback(config: NodeConfig, error: Exception) -> NodeResult:
+    """The result of a failed node whose ``error_strategy`` handles the failure."""
+    outputs: dict[str, Any] = {}
+    handle = "fail-branch"
+    if config.error_strategy == "default-value":
+        outputs = {d.key: d.value for d in config.default_value or []}
+        handle = "source"
+    outputs["error_message"] = str(error)
+    outputs["error_type"] = type(error).__name__
+    return NodeResult(outputs=outputs, handle=handle, extra={"x": 1})
+
+
 def _sys(event: NodeEventIn, name: str) -> str | None:
     value = event.inputs.get("sys", {}).get(name) if isinstance(event.inputs.get("sys"), dict) else None
     return str(value) if value not in (None, "") else None
@@ -170,12 +189,16 @@ def _elapsed_ms(started: float, event: NodeEventIn, result: NodeResult | None) -
 
 def _record(result: NodeResult, event: NodeEventIn, services: Services) -> dict[str, Any]:
     """The state record of a result, with large values offloaded to fit ``event.ob`` bytes."""
+    if result.record is not None:
+        return result.record
     record: dict[str, Any] = {"o": result.outputs, "h": result.handle}
     if result.answer is not None:
         record["a"] = result.answer
-    if result.writes:
-        record["w"] = {write_key(sel): value for sel, value in result.writes.items()}
-    record.update(result.extra)
+    extra = dict(result.extra)
+    raw_writes = extra.pop("w", None) or {}
+    if result.writes or raw_writes:
+        record["w"] = {**{write_key(sel): v for sel, v in result.writes.items()}, **raw_writes}
+    record.update(extra)
     budget = max(1024, event.ob)
     if services.blobs is None or json_size(record) <= budget:
         return record

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 __all__ = ["DynamoDbEventSink", "EventSink", "InMemoryEventSink", "NodeEvent"]
 
 EventName = Literal["node_started", "node_finished"]
-Status = Literal["running", "succeeded", "failed"]
+Status = Literal["running", "succeeded", "failed", "exception", "retry"]
 
 
 class NodeEvent(BaseModel):

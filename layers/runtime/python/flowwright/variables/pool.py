@@ -72,6 +72,10 @@ class VariablePool:
         found = self.get(selector)
         return None if found is MISSING else found
 
+    def resolve(self, value: Any) -> Any:
+        """``value`` with an offloaded reference fetched (other values pass through)."""
+        return self._resolve(value)
+
     def set(self, selector: Selector | list[str], value: Any) -> None:
         """Store ``value`` at a two-part selector (used for writes within one node)."""
         self._scopes.setdefault(selector[0], {})[selector[1]] = value
