@@ -157,11 +157,11 @@ def emit_loop(emitter: Emitter, node: Node, next_state: str, scope: Scope) -> st
     check_inputs = emitter.inputs(node)
     check_inputs[node.id] = {f"{v.label}.$": f"$.{loop_var_key(node.id, v.label)}" for v in config.loop_variables}
     check_inputs["#loop.$"] = f"$.{key}"
-    watched = emitter._answer_sources(region.order) + [
-        n for n in region.order if emitter.app.nodes[n].type == "loop-end"
-    ]
-    check_inputs["#body"] = {f"{n}.$": f"$.{node_key(n)}" for n in watched}
-    check_inputs["#answers"] = {"order": emitter._answer_sources(region.order)}
+    answers = emitter._answer_sources(region.order)
+    breaks = [n for n in region.order if emitter.app.nodes[n].type == "loop-end"]
+    check_inputs["#body"] = {f"{n}.$": f"$.{node_key(n)}" for n in answers + breaks}
+    check_inputs["#answers"] = {"order": answers}
+    check_inputs["#breaks"] = {"order": breaks}
     check = emitter.task(node, "check", "loop", test, target, check_inputs, catch_errors=False)
     body_entry = emitter.sequence(region, region.steps, check, target) if region.steps else check
     target.states[test] = {

@@ -76,7 +76,7 @@ def finish_chat(pool: VariablePool, ctx: NodeContext) -> NodeResult:
             parts.append(str(pool.resolve(record["a"])))
     answer = "".join(parts)
     if ctx.conversation_id and ctx.services is not None:
-        variables = {name: _deep(pool, value) for name, value in pool.scope("#conversation").items()}
+        variables = {name: pool.resolve_deep(value) for name, value in pool.scope("#conversation").items()}
         store = ctx.services.conversations
         store.save_variables(ctx.app_id, ctx.conversation_id, variables)
         query = pool.value(("sys", "query"))
@@ -87,11 +87,3 @@ def finish_chat(pool: VariablePool, ctx: NodeContext) -> NodeResult:
         )
     return _result({"answer": answer}, records, ctx)
 
-
-def _deep(pool: VariablePool, value: Any) -> Any:
-    value = pool.resolve(value)
-    if isinstance(value, dict):
-        return {k: _deep(pool, v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_deep(pool, v) for v in value]
-    return value

@@ -76,6 +76,15 @@ class VariablePool:
         """``value`` with an offloaded reference fetched (other values pass through)."""
         return self._resolve(value)
 
+    def resolve_deep(self, value: Any) -> Any:
+        """``value`` with offloaded references resolved at any depth."""
+        value = self._resolve(value)
+        if isinstance(value, Mapping):
+            return {k: self.resolve_deep(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve_deep(v) for v in value]
+        return value
+
     def set(self, selector: Selector | list[str], value: Any) -> None:
         """Store ``value`` at a two-part selector (used for writes within one node)."""
         self._scopes.setdefault(selector[0], {})[selector[1]] = value

@@ -1,0 +1,12 @@
+"""Lambda function for iteration (and iteration-start) nodes: the logic lives in flowwright.nodes.iteration."""
+
+from aws_lambda_powertools import Logger
+
+from flowwright.runtime.lambda_entry import run_node
+
+logger = Logger(service="flowwright-iteration")
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict, context: object) -> dict:
+    return run_node(event)

@@ -1,0 +1,12 @@
+"""Lambda function for variable-aggregator nodes: the logic lives in flowwright.nodes.variable_aggregator."""
+
+from aws_lambda_powertools import Logger
+
+from flowwright.runtime.lambda_entry import run_node
+
+logger = Logger(service="flowwright-variable-aggregator")
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict, context: object) -> dict:
+    return run_node(event)

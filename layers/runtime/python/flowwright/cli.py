@@ -1,0 +1,190 @@
+"""The ``flowwright`` command: validate, compile and run Dify apps."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from flowwright import __version__
+from flowwright.errors import DslError, FlowwrightError
+
+__all__ = ["main"]
+
+
+class UsageError(Exception):
+    """Bad command-line arguments (exit code 2)."""
+
+
+def _load(path: str) -> Any:
+    from flowwright.dsl import load_app
+
+    return load_app(path)
+
+
+def _json_arg(text: str | None, flag: str) -> dict[str, Any]:
+    if text is None:
+        return {}
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{flag}: cannot read {text[1:]}: {exc.strerror}") from None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{flag} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    failed = False
+    for path in args.apps:
+        try:
+            app = _load(path)
+        except DslError as exc:
+            failed = True
+            print(f"{path}: {len(exc.issues)} error(s)", file=sys.stderr)
+            for issue in exc.issues:
+                print(f"  {issue.render()}", file=sys.stderr)
+            continue
+        print(f"{path}: ok ({app.mode}, {len(app.nodes)} nodes, DSL {app.dsl_version})")
+        for warning in app.warnings:
+            print(f"  warning: {warning}")
+    return 1 if failed else 0
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from flowwright.compiler import compile_app
+
+    app = _load(args.app)
+    text = json.dumps(compile_app(app), indent=2, ensure_ascii=False) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output} ({len(text.encode())} bytes)", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _format_trace(result: Any) -> str:
+    rows = [("node", "type", "status", "ms", "tokens")]
+    for node in result.nodes:
+        label = f"{node.title} ({node.id})" if node.title else node.id
+        if node.position:
+            label += " [" + ",".join(str(p) for p in node.position) + "]"
+        elapsed = f"{node.elapsed_ms:.1f}" if node.elapsed_ms is not None else "-"
+        rows.append((label, node.type, node.status, elapsed, str(node.tokens) if node.tokens else "-"))
+    widths = [min(48, max(len(r[i]) for r in rows)) for i in range(5)]
+    lines = ["  ".join(cell[: widths[i]].ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    for node in result.nodes:
+        if node.error:
+            lines.append(f"error in {node.title or node.id}: {node.error}")
+        elif node.note:
+            lines.append(f"note on {node.title or node.id}: {node.note}")
+    return "\n".join(lines)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from flowwright.runtime.local import LocalRuntime
+
+    inputs = _json_arg(args.inputs, "--inputs")
+    if args.profile:
+        os.environ["FLOWWRIGHT_MODEL_PROFILE"] = args.profile
+    app = _load(args.app)
+    factory = None
+    if args.mock_llm is not None:
+        from flowwright.models.gateway import LitellmGateway, parse_mock
+        from flowwright.models.model_map import ModelMap
+
+        mock = parse_mock(args.mock_llm)
+
+        def factory() -> LitellmGateway:
+            return LitellmGateway(ModelMap.from_env(), mock=mock)
+
+    with LocalRuntime(args.data_dir, model_factory=factory) as runtime:
+        result = runtime.run(
+            app, inputs, query=args.query, conversation_id=args.conversation, user=args.user
+        )
+    if args.json:
+        print(json.dumps(result.as_cli_json(), ensure_ascii=False, indent=2))
+    else:
+        summary = f"{result.status} in {result.elapsed_ms:.0f} ms"
+        if result.total_tokens:
+            summary += f", {result.total_tokens} tokens"
+        if result.exceptions_count:
+            summary += f", {result.exceptions_count} handled exception(s)"
+        print(f"run {result.run_id}: {summary}")
+        if result.conversation_id:
+            print(f"conversation: {result.conversation_id}")
+        if result.error:
+            print(f"error: {result.error}", file=sys.stderr)
+        print("outputs:")
+        print(json.dumps(result.outputs, ensure_ascii=False, indent=2))
+        print()
+        print(_format_trace(result))
+    return 0 if result.status in ("succeeded", "partial-succeeded") else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flowwright", description="Run Dify-style LLM apps on AWS serverless (and locally)."
+    )
+    parser.add_argument("--version", action="version", version=f"flowwright {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check app files and print every problem found")
+    p.add_argument("apps", nargs="+", metavar="APP.yml")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("compile", help="compile an app to a Step Functions definition (ASL JSON)")
+    p.add_argument("app", metavar="APP.yml")
+    p.add_argument("-o", "--output", help="write the ASL here instead of standard output")
+    p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("run", help="run an app locally (moto Step Functions, in-process functions)")
+    p.add_argument("app", metavar="APP.yml")
+    p.add_argument("--inputs", help="start inputs as a JSON object, or @file.json")
+    p.add_argument("--query", help="the user message (chatflows: sys.query)")
+    p.add_argument("--conversation", help="continue this conversation id (chatflows)")
+    p.add_argument("--user", default="local-user", help="sys.user_id (default: local-user)")
+    p.add_argument("--json", action="store_true", help="print one JSON object for scripts")
+    p.add_argument(
+        "--mock-llm",
+        metavar="TEXT|JSON",
+        help="script model replies: a text, or a JSON object {node_id: text, '*': text}",
+    )
+    p.add_argument("--profile", choices=["offline", "cloud"], help="model profile (default: offline)")
+    p.add_argument("--data-dir", help="local state folder (default: $FLOWWRIGHT_DATA_DIR or .flowwright)")
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``flowwright`` console command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f"flowwright: error: {exc}", file=sys.stderr)
+        return 2
+    except DslError as exc:
+        print(f"flowwright: {len(exc.issues)} error(s) in the app:", file=sys.stderr)
+        for issue in exc.issues:
+            print(f"  {issue.render(exc.file)}", file=sys.stderr)
+        return 1
+    except FlowwrightError as exc:
+        print(f"flowwright: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Models: the map from Dify provider/model names to litellm, the gateway, local models."""

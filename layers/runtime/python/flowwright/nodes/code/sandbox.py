@@ -1,0 +1,506 @@
+"""Runs a code node's Python in a separate, resource-limited process.
+
+The child is ``sys.executable -I -S`` (standard library only, no user site, a clean
+environment). It reads ``{"code", "inputs"}`` as JSON on stdin, calls ``main(**inputs)`` and
+writes its report as JSON to a dedicated pipe, so ``print()`` cannot corrupt the result.
+Limits (address space, CPU seconds, file size, no core files) are set with ``setrlimit`` in
+the child. Children are forked from a small long-lived fork server (started once per
+process), which makes a call cost about a millisecond instead of an interpreter start; when
+the server is unavailable a plain subprocess runs the code instead.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import json
+import math
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flowwright.errors import NodeExecutionError, NodeInputError, NodeTimeoutError
+
+__all__ = ["run_python"]
+
+FSIZE_LIMIT = 8 << 20
+#: Largest result accepted from the child (JSON bytes).
+MAX_RESULT_BYTES = 64 << 20
+#: How much of the child's stdout and stderr is kept (the tail).
+KEEP_OUTPUT_BYTES = 8 << 10
+#: Set to ``0`` to always start a plain subprocess.
+FORK_SERVER_ENV = "FLOWWRIGHT_CODE_FORK_SERVER"
+_CHILD_ENV = {"PATH": os.defpath, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+
+# The child program: "run RESULT_FD MEMORY_MB CPU_S FSIZE" runs one request in this process;
+# "serve CONTROL_FD" is the fork server. Standard library only (it runs under -I -S).
+CHILD_SOURCE = r'''
+import fcntl, json, os, resource, selectors, signal, socket, sys
+
+def limit(memory_mb, cpu_s, fsize):
+    for res, soft, hard in ((resource.RLIMIT_CORE, 0, 0), (resource.RLIMIT_FSIZE, fsize, fsize),
+                            (resource.RLIMIT_CPU, cpu_s, cpu_s + 1),
+                            (resource.RLIMIT_AS, memory_mb << 20, memory_mb << 20)):
+        cap = resource.getrlimit(res)[1]
+        if cap != resource.RLIM_INFINITY:
+            soft, hard = min(soft, cap), min(hard, cap)
+        resource.setrlimit(res, (soft, hard))
+
+def at(line, lines):
+    if not line:
+        return ""
+    text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+    return f" (line {line}: {text})" if text else f" (line {line})"
+
+def execute():
+    chunks = []
+    while chunk := os.read(0, 1 << 20):
+        chunks.append(chunk)
+    request = json.loads(b"".join(chunks))
+    code, inputs = request["code"], request["inputs"]
+    lines = code.splitlines()
+    try:
+        compiled = compile(code, "<code>", "exec")
+    except SyntaxError as exc:
+        return {"error": "syntax", "message": f"{type(exc).__name__}: {exc.msg}" + at(exc.lineno, lines)}
+    try:
+        namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+        exec(compiled, namespace)
+        main = namespace.get("main")
+        if not callable(main):
+            return {"error": "code", "message": "the code does not define a function main()"}
+        result = main(**inputs)
+    except MemoryError:
+        return {"error": "memory"}
+    except BaseException as exc:
+        line, tb = None, exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == "<code>":
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return {"error": "code", "message": text + at(line, lines)}
+    if not isinstance(result, dict):
+        return {"error": "code", "message": f"main() must return a dict, got {type(result).__name__}"}
+    return {"result": result}
+
+def finish(fd, report):
+    try:
+        data = json.dumps(report, allow_nan=False).encode()
+    except MemoryError:
+        data = b'{"error": "memory"}'
+    except (TypeError, ValueError, RecursionError) as error:
+        for key, value in report["result"].items():
+            try:
+                json.dumps({key: value}, allow_nan=False)
+            except (TypeError, ValueError, RecursionError) as exc:
+                message = f"output {key!r} of main() is not JSON-serializable: {exc}"
+                break
+        else:
+            message = f"the result of main() is not JSON-serializable: {error}"
+        data = json.dumps({"error": "code", "message": message}).encode()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os._exit(0)
+
+def child(fds, limits):
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.setsid()
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in fds[:4]]
+    for target, fd in enumerate(high):
+        os.dup2(fd, target)
+    os.closerange(4, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    limit(*limits)
+    finish(3, execute())
+
+def kill(pid):
+    for fn in (os.killpg, os.kill):
+        try:
+            return fn(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+def tell(fd, text):
+    try:
+        os.write(fd, text.encode())
+    except OSError:
+        pass
+
+def serve(control):
+    sock = socket.socket(fileno=control)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    sel = selectors.DefaultSelector()
+    sel.register(sock, selectors.EVENT_READ)
+    sel.register(wake_r, selectors.EVENT_READ)
+    running, pids = {}, {}
+    while True:
+        for key, _ in sel.select():
+            if key.fd == wake_r:
+                os.read(wake_r, 4096)
+                continue
+            message, fds, _, _ = socket.recv_fds(sock, 65536, 8)
+            if not message:
+                for pid in running:
+                    kill(pid)
+                os._exit(0)
+            request = json.loads(message)
+            if request["op"] == "kill":
+                if request["id"] in pids:
+                    kill(pids[request["id"]])
+                continue
+            try:
+                pid = os.fork()
+            except OSError:
+                pid = None
+            if pid == 0:
+                try:
+                    child(fds, request["limits"])
+                finally:
+                    os._exit(70)
+            for fd in fds[:4]:
+                os.close(fd)
+            if pid is None:
+                os.close(fds[4])
+                continue
+            tell(fds[4], f"pid {pid}\n")
+            running[pid], pids[request["id"]] = (request["id"], fds[4]), pid
+        while running:  # reap: kill what a finished child left in its group, then report
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            if info is None:
+                break
+            kill(info.si_pid)
+            _, status = os.waitpid(info.si_pid, 0)
+            request_id, fd = running.pop(info.si_pid)
+            pids.pop(request_id, None)
+            tell(fd, f"exit {status}\n")
+            os.close(fd)
+
+if sys.argv[1] == "serve":
+    serve(int(sys.argv[2]))
+else:
+    limit(*map(int, sys.argv[3:6]))
+    finish(int(sys.argv[2]), execute())
+'''
+
+
+class _Unavailable(Exception):
+    """The fork server could not take the request; run it in a plain subprocess."""
+
+
+class _Pump:
+    """Feeds the child's stdin and collects its output pipes until they close."""
+
+    def __init__(self, stdin: int, payload: bytes, outputs: dict[str, int]) -> None:
+        self.sel = selectors.DefaultSelector()
+        self.payload = memoryview(payload)
+        self.data = {name: bytearray() for name in outputs}
+        self.open = set(outputs)
+        self.too_large = False
+        os.set_blocking(stdin, False)
+        self.sel.register(stdin, selectors.EVENT_WRITE, "")
+        for name, fd in outputs.items():
+            self.sel.register(fd, selectors.EVENT_READ, name)
+
+    def run(self, deadline: float, exited: Callable[[], bool] | None = None) -> bool:
+        """Pump until every output is closed (or ``exited()`` says the child is gone);
+        ``False`` when the deadline passed first. A too large result is dropped."""
+        while self.open:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if exited is not None and "result" not in self.open:
+                if exited():
+                    return True
+                remaining = min(remaining, 0.02)
+            for key, _ in self.sel.select(remaining):
+                fd = key.fd
+                if not key.data:
+                    try:
+                        self.payload = self.payload[os.write(fd, self.payload[:65536]) :]
+                    except BrokenPipeError:
+                        self.payload = self.payload[:0]
+                    if not self.payload:
+                        self._drop(fd)
+                    continue
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    self.open.discard(key.data)
+                    self._drop(fd)
+                    continue
+                buf = self.data[key.data]
+                buf += chunk
+                if key.data != "result":
+                    if len(buf) > 2 * KEEP_OUTPUT_BYTES:
+                        del buf[:-KEEP_OUTPUT_BYTES]
+                elif len(buf) > MAX_RESULT_BYTES:
+                    self.too_large = True
+                    self.open.discard(key.data)
+                    self._drop(fd)
+        return True
+
+    def _drop(self, fd: int) -> None:
+        self.sel.unregister(fd)
+        os.close(fd)
+
+    def close(self) -> None:
+        for key in list(self.sel.get_map().values()):
+            self._drop(key.fd)
+        self.sel.close()
+
+
+class _ForkServer:
+    """A long-lived ``python -I -S`` that forks one child per request and reaps it."""
+
+    def __init__(self) -> None:
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        with theirs:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-c", CHILD_SOURCE, "serve", str(theirs.fileno())],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),),
+                env=_CHILD_ENV,
+                cwd=tempfile.gettempdir(),
+                start_new_session=True,
+            )
+        self.owner = os.getpid()
+        self.dead = False
+        self.lock = threading.Lock()
+
+    def usable(self) -> bool:
+        return not self.dead and self.owner == os.getpid() and self.proc.poll() is None
+
+    def send(self, message: dict[str, Any], fds: list[int] | None = None) -> None:
+        try:
+            with self.lock:
+                if fds:
+                    socket.send_fds(self.sock, [json.dumps(message).encode()], fds)
+                else:
+                    self.sock.send(json.dumps(message).encode())
+        except OSError as exc:
+            self.dead = True
+            raise _Unavailable from exc
+
+    def stop(self) -> None:
+        self.dead = True
+        self.sock.close()
+        try:
+            self.proc.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+_server: _ForkServer | None = None
+_server_starts = 0
+_server_lock = threading.Lock()
+_ids = itertools.count(1)
+
+
+def _fork_server() -> _ForkServer | None:
+    """The running fork server, started on first use (at most three starts per process)."""
+    global _server, _server_starts
+    if os.environ.get(FORK_SERVER_ENV, "1") == "0":
+        return None
+    with _server_lock:
+        if _server is not None and _server.usable():
+            return _server
+        if _server is not None and _server.owner == os.getpid():
+            _server.stop()
+        _server = None
+        if _server_starts >= 3:
+            return None
+        _server_starts += 1
+        try:
+            _server = _ForkServer()
+        except OSError:
+            return None
+        return _server
+
+
+@atexit.register
+def _stop_fork_server() -> None:
+    if _server is not None and _server.owner == os.getpid():
+        _server.stop()
+
+
+def _kill_group(pid: int) -> None:
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+            return
+        except OSError:
+            pass
+
+
+def _pipes(n: int) -> tuple[list[int], list[int]]:
+    pairs = [os.pipe() for _ in range(n)]
+    return [r for r, _ in pairs], [w for _, w in pairs]
+
+
+def _close(fds: list[int]) -> None:
+    for fd in fds:
+        os.close(fd)
+
+
+def _via_server(server: _ForkServer, payload: bytes, limits: list[int], deadline: float) -> Any:
+    """Run one request in a child of the fork server: ``(pump, exit code or None, timed out)``."""
+    reads, writes = _pipes(5)  # stdin, stdout, stderr, result, status
+    child_ends = [reads[0], writes[1], writes[2], writes[3], writes[4]]
+    request_id = next(_ids)
+    try:
+        server.send({"op": "run", "id": request_id, "limits": limits}, child_ends)
+    except _Unavailable:
+        _close(reads + writes)
+        raise
+    _close(child_ends)
+    names = ("stdout", "stderr", "result", "status")
+    pump = _Pump(writes[0], payload, dict(zip(names, reads[1:], strict=True)))
+    finished = pump.run(deadline)
+    if not finished:
+        try:
+            server.send({"op": "kill", "id": request_id})
+        except _Unavailable:
+            pass
+        if not pump.run(time.monotonic() + 2):
+            status = pump.data["status"].decode().split()
+            if status[:1] == ["pid"]:
+                _kill_group(int(status[1]))
+    status = pump.data["status"].decode().split()
+    pump.close()
+    if status[:1] != ["pid"]:  # the server never started the child
+        server.dead = True
+        if finished:
+            raise _Unavailable
+        return pump, None, True
+    if status[2:3] != ["exit"]:
+        server.dead = True
+        return pump, None, not finished
+    return pump, os.waitstatus_to_exitcode(int(status[3])), not finished
+
+
+def _via_subprocess(payload: bytes, limits: list[int], deadline: float) -> Any:
+    """Run one request in a fresh interpreter: ``(pump, exit code, timed out)``."""
+    reads, writes = _pipes(4)  # stdin, stdout, stderr, result
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", CHILD_SOURCE, "run", str(writes[3]), *map(str, limits)],
+            stdin=reads[0],
+            stdout=writes[1],
+            stderr=writes[2],
+            pass_fds=(writes[3],),
+            env=_CHILD_ENV,
+            cwd=tempfile.gettempdir(),
+            start_new_session=True,
+        )
+    except OSError as exc:
+        _close(reads + writes)
+        raise NodeExecutionError(f"could not start the code process: {exc}") from None
+    _close([reads[0], writes[1], writes[2], writes[3]])
+
+    def exited() -> bool:
+        flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
+        return os.waitid(os.P_PID, proc.pid, flags) is not None
+
+    pump = _Pump(writes[0], payload, dict(zip(("stdout", "stderr", "result"), reads[1:], strict=True)))
+    finished = pump.run(deadline, exited)
+    delay = 0.0002
+    while finished and not exited():
+        if time.monotonic() > deadline:
+            finished = False
+            break
+        time.sleep(delay)
+        delay = min(delay * 2, 0.01)
+    _kill_group(proc.pid)  # the child (unreaped) and anything it left running
+    proc.wait()
+    pump.close()
+    return pump, proc.returncode, not finished
+
+
+def _stderr_tail(pump: _Pump) -> str:
+    lines = pump.data["stderr"].decode(errors="replace").strip().splitlines()[-5:]
+    return "\nstderr:\n" + "\n".join(lines)[-1000:] if lines else ""
+
+
+def run_python(
+    code: str, inputs: dict[str, Any], *, timeout_s: float = 10.0, memory_mb: int = 256
+) -> dict[str, Any]:
+    """Run ``main(**inputs)`` from ``code`` in a sandboxed child process; return its dict.
+
+    Raises :class:`NodeTimeoutError` after ``timeout_s`` seconds and
+    :class:`NodeExecutionError` for any failure of the code (with the line it failed on).
+    """
+    if timeout_s <= 0 or memory_mb <= 0:
+        raise ValueError("timeout_s and memory_mb must be positive")
+    try:
+        payload = json.dumps({"code": code, "inputs": inputs}, allow_nan=False).encode()
+    except (TypeError, ValueError):
+        bad = [k for k, v in inputs.items() if not _jsonable(v)]
+        raise NodeInputError(f"input {bad[0] if bad else '?'!r} is not JSON-serializable") from None
+    limits = [memory_mb, math.ceil(timeout_s) + 1, FSIZE_LIMIT]
+    deadline = time.monotonic() + timeout_s
+    server = _fork_server()
+    try:
+        if server is None:
+            raise _Unavailable
+        pump, exit_code, timed_out = _via_server(server, payload, limits, deadline)
+    except _Unavailable:
+        pump, exit_code, timed_out = _via_subprocess(payload, limits, deadline)
+    if pump.too_large:
+        raise NodeExecutionError(f"the result of main() is larger than {MAX_RESULT_BYTES >> 20} MiB")
+    if timed_out:
+        raise NodeTimeoutError(f"code ran longer than {timeout_s:g} s")
+    return _outcome(pump, exit_code, timeout_s, memory_mb)
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _outcome(pump: _Pump, exit_code: int | None, timeout_s: float, memory_mb: int) -> dict[str, Any]:
+    raw = bytes(pump.data["result"])
+    memory = f"code exceeded the memory limit of {memory_mb} MiB"
+    if raw:
+        try:
+            report = json.loads(raw)
+        except ValueError:
+            report = {"error": "code", "message": "the code process sent an unreadable result"}
+        if "result" in report:
+            result: dict[str, Any] = report["result"]
+            return result
+        message = memory if report.get("error") == "memory" else str(report.get("message"))
+        raise NodeExecutionError(message + _stderr_tail(pump))
+    if exit_code == -signal.SIGKILL:
+        raise NodeExecutionError(memory + _stderr_tail(pump))
+    if exit_code == -signal.SIGXCPU:
+        raise NodeTimeoutError(f"code used more than {math.ceil(timeout_s) + 1} s of CPU time")
+    if exit_code is not None and exit_code < 0:
+        name = signal.Signals(-exit_code).name
+        raise NodeExecutionError(
+            f"code crashed with {name} (the memory limit is {memory_mb} MiB)" + _stderr_tail(pump)
+        )
+    raise NodeExecutionError(
+        f"code exited (exit code {exit_code}) before main() returned" + _stderr_tail(pump)
+    )
