@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowwright.compiler.native_choice import native_rules
 from flowwright.compiler.plan import Par, Plan, RegionPlan, Step
 from flowwright.compiler.states import MAX_MERGE_ARGS, choice, merge_deltas, merge_writes, pass_result
 from flowwright.dsl.graph import CONTAINER_TYPES
@@ -84,7 +85,7 @@ class Emitter:
         return {
             "Comment": f"flowwright: {self.app.name} ({self.app.mode})",
             "StartAt": init,
-            "States": states,
+            "States": _in_execution_order(init, states),
         }
 
     def _init(self, states: dict[str, Any], entry: str) -> str:
@@ -252,7 +253,29 @@ class Emitter:
             from flowwright.compiler.containers import emit_loop
 
             return emit_loop(self, node, next_state, scope)
-        return self.task(node, "run", kind.package, next_state, scope, self.inputs(node))
+        entry = self.task(node, "run", kind.package, next_state, scope, self.inputs(node))
+        if node.type == "if-else":
+            return self._native_choice(node, entry, next_state, scope)
+        return entry
+
+    def _native_choice(self, node: Node, task: str, next_state: str, scope: Scope) -> str:
+        """A Choice deciding the branch without a Lambda call, where that is exact."""
+        rules = native_rules(self.app, node)
+        if rules is None:
+            return task
+        decidable, cases = rules
+        choices: list[dict[str, Any]] = [{"Not": decidable, "Next": task}]
+        for case_id, rule in [*cases, ("false", None)]:
+            name = self.name(f"{node.id}.case.{case_id}")
+            record = {"o": {"result": case_id != "false", "selected_case_id": case_id}, "h": case_id, "n": 1}
+            scope.states[name] = pass_result(record, f"$.{node_key(node.id)}", next_state)
+            if rule is not None:
+                choices.append({**rule, "Next": name})
+            else:
+                default = name
+        native = self.name(f"{node.id}.native")
+        scope.states[native] = choice(choices, default)
+        return native
 
     def task(
         self,
@@ -306,7 +329,8 @@ class Emitter:
             "id": node.id if node else "#run",
             "type": node.type if node else package,
             "title": node.title if node else "",
-            "node": json.dumps(node.data if node else {"type": package}, ensure_ascii=False, sort_keys=True),
+            "node": json.dumps(_runtime_config(node.data) if node else {"type": package},
+                               ensure_ascii=False, sort_keys=True),
             "run.$": "$$.Execution.Name",
             "in": inputs,
         }
@@ -416,3 +440,40 @@ class Emitter:
                     if var.label == selector[1]:
                         types[".".join(selector)] = var.var_type
         return types
+
+
+#: Canvas-only keys of a node's data that the node functions never read.
+_CANVAS_KEYS = {"selected", "desc", "isInIteration", "isInLoop", "iteration_id", "loop_id", "height",
+                "width", "position", "positionAbsolute", "sourcePosition", "targetPosition"}
+
+
+def _runtime_config(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in _CANVAS_KEYS and not k.startswith("_")}
+
+
+def _successors(state: dict[str, Any]) -> list[str]:
+    found = [state[k] for k in ("Next", "Default") if k in state]
+    found += [rule["Next"] for rule in state.get("Choices", [])]
+    found += [catch["Next"] for catch in state.get("Catch", [])]
+    return found
+
+
+def _in_execution_order(start: str, states: dict[str, Any]) -> dict[str, Any]:
+    """The same states, listed depth-first from ``start`` (nested ones too) for readability."""
+    ordered: dict[str, Any] = {}
+    stack = [start]
+    while stack:
+        name = stack.pop()
+        if name in ordered or name not in states:
+            continue
+        state = states[name]
+        for branch in state.get("Branches", []):
+            branch["States"] = _in_execution_order(branch["StartAt"], branch["States"])
+        if "ItemProcessor" in state:
+            processor = state["ItemProcessor"]
+            processor["States"] = _in_execution_order(processor["StartAt"], processor["States"])
+        ordered[name] = state
+        stack.extend(reversed(_successors(state)))
+    for name, state in states.items():  # unreachable leftovers keep their place at the end
+        ordered.setdefault(name, state)
+    return ordered

@@ -168,6 +168,8 @@ class _Builder:
             )
         name = app.get("name")
         name = str(name) if name not in (None, "") else self.default_name
+        if mode not in SUPPORTED_MODES:
+            return name, mode, "", str(raw_version), {}, {}
         description = app.get("description")
         description = description if isinstance(description, str) else ""
         workflow = doc.get("workflow")
@@ -198,6 +200,7 @@ class _Builder:
 
     def _nodes(self, raw: Any) -> dict[str, Node]:
         nodes: dict[str, Node] = {}
+        seen: set[str] = set()
         if not isinstance(raw, list):
             self.fail("missing_nodes", "graph 'nodes' is missing or not a list", field="workflow.graph.nodes")
             return nodes
@@ -220,9 +223,10 @@ class _Builder:
             title = data.get("title")
             title = str(title) if title not in (None, "") else ""
             node_type = data.get("type")
-            if node_id in nodes:
+            if node_id in seen:
                 self.fail("duplicate_node_id", f"node id {node_id!r} is used more than once", node_id=node_id)
                 continue
+            seen.add(node_id)
             if not isinstance(node_type, str) or not node_type:
                 self.fail("bad_node", "node has no 'data.type'", node_id=node_id, node_title=title)
                 continue

@@ -133,11 +133,11 @@ def handle_node_event(raw_event: dict[str, Any], services: Services) -> dict[str
                 attempt=event.attempt,
                 elapsed_ms=_elapsed_ms(started, event, result=None),
                 error=str(error),
-                error_type=type(error).__name__,
+                error_type=type(exc).__name__,
             )
         )
         if handled:
-            return _record(_fallback(config, error), event, services)
+            return _record(_fallback(config, exc), event, services)
         if error is exc:
             raise
         raise error from exc

@@ -44,8 +44,52 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("FLOWWRIGHT_DATA_DIR") or ".flowwright")
 
 
-def local_function_arn(key: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:flowwright-{key.replace('_', '-')}"
+def local_function_arn(name: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
+
+class _MotoProcess:
+    """moto's mock is process-wide: started by the first runtime, stopped by the last."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._mock: Any = None
+
+    def acquire(self) -> Any:
+        with self._lock:
+            if self._users == 0:
+                for name, value in (
+                    ("AWS_ACCESS_KEY_ID", "testing"),
+                    ("AWS_SECRET_ACCESS_KEY", "testing"),
+                    ("AWS_DEFAULT_REGION", REGION),
+                ):
+                    os.environ.setdefault(name, value)
+                os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+                for noisy in ("moto", "moto.stepfunctions", "moto.stepfunctions.parser"):
+                    logging.getLogger(noisy).setLevel(logging.CRITICAL)
+                from moto import mock_aws
+
+                self._mock = mock_aws(
+                    config={
+                        "stepfunctions": {"execute_state_machine": True},
+                        "lambda": {"use_docker": False},
+                    }
+                )
+                self._mock.start()
+                moto_seam.install()
+            self._users += 1
+            return self._mock
+
+    def release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0 and self._mock is not None:
+                self._mock.stop()
+                self._mock = None
+
+
+_MOTO = _MotoProcess()
 
 
 class LocalRuntime:
@@ -68,6 +112,7 @@ class LocalRuntime:
         self._lock = threading.Lock()
         self.services: Services | None = None
         self.sfn: Any = None
+        self._id = uuid.uuid4().hex[:8]
 
     # ----------------------------------------------------------------- lifecycle
     def __enter__(self) -> LocalRuntime:
@@ -81,25 +126,12 @@ class LocalRuntime:
         """Start moto (in this process) and route Lambda invocations to the node functions."""
         if self._mock is not None:
             return
-        for name, value in (
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_DEFAULT_REGION", REGION),
-        ):
-            os.environ.setdefault(name, value)
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        for noisy in ("moto", "moto.stepfunctions", "moto.stepfunctions.parser"):
-            logging.getLogger(noisy).setLevel(logging.CRITICAL)
-        from moto import mock_aws
-
-        self._mock = mock_aws(
-            config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-        )
-        self._mock.start()
+        self._mock = _MOTO.acquire()
         import boto3
 
         s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket=PAYLOAD_BUCKET)
+        if PAYLOAD_BUCKET not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+            s3.create_bucket(Bucket=PAYLOAD_BUCKET)
         self.sfn = boto3.client("stepfunctions", region_name=REGION)
         self.services = Services(
             blobs=S3BlobStore(PAYLOAD_BUCKET, client=s3, prefix="runs/"),
@@ -107,17 +139,20 @@ class LocalRuntime:
             conversations=SqliteConversationStore(self.data_dir / "conversations.sqlite"),
             model_factory=self._model_factory,
         )
-        moto_seam.install()
         for key in FUNCTION_NAMES:
-            moto_seam.register(f"flowwright-{key.replace('_', '-')}", self._dispatch)
+            moto_seam.register(self._function_name(key), self._dispatch)
 
     def close(self) -> None:
         if self._mock is not None:
             for key in FUNCTION_NAMES:
-                moto_seam.unregister(f"flowwright-{key.replace('_', '-')}")
-            self._mock.stop()
+                moto_seam.unregister(self._function_name(key))
             self._mock = None
             self._machines.clear()
+            _MOTO.release()
+
+    def _function_name(self, key: str) -> str:
+        """Function names carry this runtime's id, so runtimes in one process stay apart."""
+        return f"flowwright-{key.replace('_', '-')}-{self._id}"
 
     def _dispatch(self, function_name: str, event: dict[str, Any]) -> Any:
         assert self.services is not None
@@ -129,7 +164,7 @@ class LocalRuntime:
     # ----------------------------------------------------------------- apps
     def definition(self, app: App) -> dict[str, Any]:
         """The app's ASL with Tasks pointing at the local functions."""
-        arns = {key: local_function_arn(key) for key in FUNCTION_NAMES}
+        arns = {key: local_function_arn(self._function_name(key)) for key in FUNCTION_NAMES}
         return compile_app(app, Resources(arns))
 
     def deploy(self, app: App) -> str:

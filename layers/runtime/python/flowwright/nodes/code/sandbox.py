@@ -1,17 +1,17 @@
 """Runs a code node's Python in a separate, resource-limited process.
 
-The child is ``sys.executable -I -S`` (standard library only, no user site, a clean
-environment). It reads ``{"code", "inputs"}`` as JSON on stdin, calls ``main(**inputs)`` and
-writes its report as JSON to a dedicated pipe, so ``print()`` cannot corrupt the result.
-Limits (address space, CPU seconds, file size, no core files) are set with ``setrlimit`` in
-the child. Children are forked from a small long-lived fork server (started once per
-process), which makes a call cost about a millisecond instead of an interpreter start; when
-the server is unavailable a plain subprocess runs the code instead.
+The child is ``sys.executable -I -S`` (standard library only, a clean environment). It reads
+``{"code", "inputs"}`` as JSON on stdin, calls ``main(**inputs)`` and writes its report as
+JSON to a dedicated pipe, so ``print()`` cannot corrupt the result. Limits (address space,
+CPU seconds, file size, no core files) are set with ``setrlimit`` in the child. Children are
+forked from a small fork server started once per process (about 1 ms a call instead of an
+interpreter start); when that server is unavailable, a plain subprocess runs the code.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import json
 import math
@@ -29,21 +29,19 @@ from typing import Any
 
 from flowwright.errors import NodeExecutionError, NodeInputError, NodeTimeoutError
 
-__all__ = ["run_python"]
+__all__ = ["FORK_SERVER_ENV", "run_python"]
 
-FSIZE_LIMIT = 8 << 20
-#: Largest result accepted from the child (JSON bytes).
-MAX_RESULT_BYTES = 64 << 20
-#: How much of the child's stdout and stderr is kept (the tail).
-KEEP_OUTPUT_BYTES = 8 << 10
-#: Set to ``0`` to always start a plain subprocess.
+#: Set this environment variable to ``0`` to always start a plain subprocess.
 FORK_SERVER_ENV = "FLOWWRIGHT_CODE_FORK_SERVER"
+FSIZE_LIMIT = 8 << 20
+MAX_RESULT_BYTES = 64 << 20
+KEEP_OUTPUT_BYTES = 8 << 10  # tail of stdout/stderr kept
 _CHILD_ENV = {"PATH": os.defpath, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
 
 # The child program: "run RESULT_FD MEMORY_MB CPU_S FSIZE" runs one request in this process;
 # "serve CONTROL_FD" is the fork server. Standard library only (it runs under -I -S).
-CHILD_SOURCE = r'''
-import fcntl, json, os, resource, selectors, signal, socket, sys
+CHILD_SOURCE = r"""
+import fcntl, gc, json, os, resource, selectors, signal, socket, sys
 
 def limit(memory_mb, cpu_s, fsize):
     for res, soft, hard in ((resource.RLIMIT_CORE, 0, 0), (resource.RLIMIT_FSIZE, fsize, fsize),
@@ -69,8 +67,10 @@ def execute():
     lines = code.splitlines()
     try:
         compiled = compile(code, "<code>", "exec")
-    except SyntaxError as exc:
-        return {"error": "syntax", "message": f"{type(exc).__name__}: {exc.msg}" + at(exc.lineno, lines)}
+    except (SyntaxError, ValueError) as exc:  # ValueError: NUL characters in the source
+        text = exc.msg if isinstance(exc, SyntaxError) else exc
+        message = f"{type(exc).__name__}: {text}" + at(getattr(exc, "lineno", None), lines)
+        return {"error": "syntax", "message": message}
     try:
         namespace = {"__name__": "__main__", "__builtins__": __builtins__}
         exec(compiled, namespace)
@@ -89,7 +89,8 @@ def execute():
         text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         return {"error": "code", "message": text + at(line, lines)}
     if not isinstance(result, dict):
-        return {"error": "code", "message": f"main() must return a dict, got {type(result).__name__}"}
+        message = f"main() must return a dict, got {type(result).__name__}"
+        return {"error": "code", "message": message}
     return {"result": result}
 
 def finish(fd, report):
@@ -142,6 +143,9 @@ def tell(fd, text):
         pass
 
 def serve(control):
+    exec(compile("def main(a):\n    return {'a': [a]}\n", "<warm-up>", "exec"), {})
+    json.loads(json.dumps({"a": [1.5, "b", None]}))
+    gc.freeze()  # children share the warmed-up heap instead of copying it
     sock = socket.socket(fileno=control)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
@@ -198,11 +202,11 @@ if sys.argv[1] == "serve":
 else:
     limit(*map(int, sys.argv[3:6]))
     finish(int(sys.argv[2]), execute())
-'''
+"""
 
 
 class _Unavailable(Exception):
-    """The fork server could not take the request; run it in a plain subprocess."""
+    """The fork server cannot take the request; run it in a plain subprocess."""
 
 
 class _Pump:
@@ -220,8 +224,8 @@ class _Pump:
             self.sel.register(fd, selectors.EVENT_READ, name)
 
     def run(self, deadline: float, exited: Callable[[], bool] | None = None) -> bool:
-        """Pump until every output is closed (or ``exited()`` says the child is gone);
-        ``False`` when the deadline passed first. A too large result is dropped."""
+        """Pump until every output is closed, or the result is and ``exited()`` is true;
+        ``False`` when the deadline comes first. A too large result is dropped."""
         while self.open:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -229,31 +233,25 @@ class _Pump:
             if exited is not None and "result" not in self.open:
                 if exited():
                     return True
-                remaining = min(remaining, 0.02)
+                remaining = min(remaining, 0.02)  # something it started holds stdout open
             for key, _ in self.sel.select(remaining):
-                fd = key.fd
                 if not key.data:
                     try:
-                        self.payload = self.payload[os.write(fd, self.payload[:65536]) :]
+                        self.payload = self.payload[os.write(key.fd, self.payload[:65536]) :]
                     except BrokenPipeError:
                         self.payload = self.payload[:0]
                     if not self.payload:
-                        self._drop(fd)
+                        self._drop(key.fd)
                     continue
-                chunk = os.read(fd, 1 << 20)
-                if not chunk:
-                    self.open.discard(key.data)
-                    self._drop(fd)
-                    continue
+                chunk = os.read(key.fd, 1 << 20)
                 buf = self.data[key.data]
                 buf += chunk
-                if key.data != "result":
-                    if len(buf) > 2 * KEEP_OUTPUT_BYTES:
-                        del buf[:-KEEP_OUTPUT_BYTES]
-                elif len(buf) > MAX_RESULT_BYTES:
-                    self.too_large = True
+                if key.data != "result" and len(buf) > 2 * KEEP_OUTPUT_BYTES:
+                    del buf[:-KEEP_OUTPUT_BYTES]
+                self.too_large |= key.data == "result" and len(buf) > MAX_RESULT_BYTES
+                if not chunk or (self.too_large and key.data == "result"):
                     self.open.discard(key.data)
-                    self._drop(fd)
+                    self._drop(key.fd)
         return True
 
     def _drop(self, fd: int) -> None:
@@ -265,6 +263,9 @@ class _Pump:
             self._drop(key.fd)
         self.sel.close()
 
+    def status(self) -> list[str]:
+        return self.data["status"].decode().split() if "status" in self.data else []
+
 
 class _ForkServer:
     """A long-lived ``python -I -S`` that forks one child per request and reaps it."""
@@ -272,16 +273,7 @@ class _ForkServer:
     def __init__(self) -> None:
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         with theirs:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", CHILD_SOURCE, "serve", str(theirs.fileno())],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                pass_fds=(theirs.fileno(),),
-                env=_CHILD_ENV,
-                cwd=tempfile.gettempdir(),
-                start_new_session=True,
-            )
+            self.proc = _spawn(["serve", str(theirs.fileno())], theirs.fileno())
         self.owner = os.getpid()
         self.dead = False
         self.lock = threading.Lock()
@@ -290,23 +282,26 @@ class _ForkServer:
         return not self.dead and self.owner == os.getpid() and self.proc.poll() is None
 
     def send(self, message: dict[str, Any], fds: list[int] | None = None) -> None:
+        data = json.dumps(message).encode()
         try:
             with self.lock:
                 if fds:
-                    socket.send_fds(self.sock, [json.dumps(message).encode()], fds)
+                    socket.send_fds(self.sock, [data], fds)
                 else:
-                    self.sock.send(json.dumps(message).encode())
+                    self.sock.send(data)
         except OSError as exc:
             self.dead = True
             raise _Unavailable from exc
 
     def stop(self) -> None:
         self.dead = True
-        self.sock.close()
+        with self.lock:
+            self.sock.close()  # the server kills its children and exits
         try:
             self.proc.wait(timeout=1)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait()
 
 
 _server: _ForkServer | None = None
@@ -315,8 +310,22 @@ _server_lock = threading.Lock()
 _ids = itertools.count(1)
 
 
+def _spawn(args: list[str], keep_fd: int, **streams: Any) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-I", "-S", "-c", CHILD_SOURCE, *args]
+    streams = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, **streams}
+    return subprocess.Popen(
+        command,
+        stderr=streams.pop("stderr", subprocess.DEVNULL),
+        pass_fds=(keep_fd,),
+        env=_CHILD_ENV,
+        cwd=tempfile.gettempdir(),
+        start_new_session=True,
+        **streams,
+    )
+
+
 def _fork_server() -> _ForkServer | None:
-    """The running fork server, started on first use (at most three starts per process)."""
+    """The fork server, started on first use (at most three starts per process)."""
     global _server, _server_starts
     if os.environ.get(FORK_SERVER_ENV, "1") == "0":
         return None
@@ -326,13 +335,10 @@ def _fork_server() -> _ForkServer | None:
         if _server is not None and _server.owner == os.getpid():
             _server.stop()
         _server = None
-        if _server_starts >= 3:
-            return None
-        _server_starts += 1
-        try:
-            _server = _ForkServer()
-        except OSError:
-            return None
+        if _server_starts < 3:
+            _server_starts += 1
+            with contextlib.suppress(OSError):
+                _server = _ForkServer()
         return _server
 
 
@@ -344,11 +350,8 @@ def _stop_fork_server() -> None:
 
 def _kill_group(pid: int) -> None:
     for kill in (os.killpg, os.kill):
-        try:
-            kill(pid, signal.SIGKILL)
-            return
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            return kill(pid, signal.SIGKILL)
 
 
 def _pipes(n: int) -> tuple[list[int], list[int]]:
@@ -356,36 +359,37 @@ def _pipes(n: int) -> tuple[list[int], list[int]]:
     return [r for r, _ in pairs], [w for _, w in pairs]
 
 
-def _close(fds: list[int]) -> None:
+def _close(*fds: int) -> None:
     for fd in fds:
         os.close(fd)
 
 
-def _via_server(server: _ForkServer, payload: bytes, limits: list[int], deadline: float) -> Any:
-    """Run one request in a child of the fork server: ``(pump, exit code or None, timed out)``."""
+_Outcome = tuple[_Pump, int | None, bool]  # pump, exit code (None: unknown), timed out
+
+
+def _via_server(
+    server: _ForkServer, payload: bytes, limits: list[int], deadline: float
+) -> _Outcome:
+    """Run one request in a child forked by the server."""
     reads, writes = _pipes(5)  # stdin, stdout, stderr, result, status
-    child_ends = [reads[0], writes[1], writes[2], writes[3], writes[4]]
+    theirs = [reads[0], *writes[1:]]
     request_id = next(_ids)
     try:
-        server.send({"op": "run", "id": request_id, "limits": limits}, child_ends)
+        server.send({"op": "run", "id": request_id, "limits": limits}, theirs)
     except _Unavailable:
-        _close(reads + writes)
+        _close(*reads, *writes)
         raise
-    _close(child_ends)
+    _close(*theirs)
     names = ("stdout", "stderr", "result", "status")
     pump = _Pump(writes[0], payload, dict(zip(names, reads[1:], strict=True)))
     finished = pump.run(deadline)
     if not finished:
-        try:
+        with contextlib.suppress(_Unavailable):
             server.send({"op": "kill", "id": request_id})
-        except _Unavailable:
-            pass
-        if not pump.run(time.monotonic() + 2):
-            status = pump.data["status"].decode().split()
-            if status[:1] == ["pid"]:
-                _kill_group(int(status[1]))
-    status = pump.data["status"].decode().split()
+        if not pump.run(time.monotonic() + 2) and pump.status()[:1] == ["pid"]:
+            _kill_group(int(pump.status()[1]))
     pump.close()
+    status = pump.status()
     if status[:1] != ["pid"]:  # the server never started the child
         server.dead = True
         if finished:
@@ -397,47 +401,32 @@ def _via_server(server: _ForkServer, payload: bytes, limits: list[int], deadline
     return pump, os.waitstatus_to_exitcode(int(status[3])), not finished
 
 
-def _via_subprocess(payload: bytes, limits: list[int], deadline: float) -> Any:
-    """Run one request in a fresh interpreter: ``(pump, exit code, timed out)``."""
+def _via_subprocess(payload: bytes, limits: list[int], deadline: float) -> _Outcome:
+    """Run one request in a fresh interpreter."""
     reads, writes = _pipes(4)  # stdin, stdout, stderr, result
+    args = ["run", str(writes[3]), *map(str, limits)]
     try:
-        proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", CHILD_SOURCE, "run", str(writes[3]), *map(str, limits)],
-            stdin=reads[0],
-            stdout=writes[1],
-            stderr=writes[2],
-            pass_fds=(writes[3],),
-            env=_CHILD_ENV,
-            cwd=tempfile.gettempdir(),
-            start_new_session=True,
-        )
+        proc = _spawn(args, writes[3], stdin=reads[0], stdout=writes[1], stderr=writes[2])
     except OSError as exc:
-        _close(reads + writes)
+        _close(*reads, *writes)
         raise NodeExecutionError(f"could not start the code process: {exc}") from None
-    _close([reads[0], writes[1], writes[2], writes[3]])
+    _close(reads[0], *writes[1:])
 
     def exited() -> bool:
-        flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
-        return os.waitid(os.P_PID, proc.pid, flags) is not None
+        return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
 
-    pump = _Pump(writes[0], payload, dict(zip(("stdout", "stderr", "result"), reads[1:], strict=True)))
+    names = ("stdout", "stderr", "result")
+    pump = _Pump(writes[0], payload, dict(zip(names, reads[1:], strict=True)))
     finished = pump.run(deadline, exited)
     delay = 0.0002
     while finished and not exited():
-        if time.monotonic() > deadline:
-            finished = False
-            break
+        finished = time.monotonic() < deadline
         time.sleep(delay)
         delay = min(delay * 2, 0.01)
-    _kill_group(proc.pid)  # the child (unreaped) and anything it left running
+    _kill_group(proc.pid)  # not reaped yet: kills the child and what it left running
     proc.wait()
     pump.close()
     return pump, proc.returncode, not finished
-
-
-def _stderr_tail(pump: _Pump) -> str:
-    lines = pump.data["stderr"].decode(errors="replace").strip().splitlines()[-5:]
-    return "\nstderr:\n" + "\n".join(lines)[-1000:] if lines else ""
 
 
 def run_python(
@@ -445,16 +434,16 @@ def run_python(
 ) -> dict[str, Any]:
     """Run ``main(**inputs)`` from ``code`` in a sandboxed child process; return its dict.
 
-    Raises :class:`NodeTimeoutError` after ``timeout_s`` seconds and
-    :class:`NodeExecutionError` for any failure of the code (with the line it failed on).
+    Raises :class:`NodeTimeoutError` after ``timeout_s`` seconds (wall clock) and
+    :class:`NodeExecutionError` when the code fails (naming the line it failed on).
     """
     if timeout_s <= 0 or memory_mb <= 0:
         raise ValueError("timeout_s and memory_mb must be positive")
     try:
         payload = json.dumps({"code": code, "inputs": inputs}, allow_nan=False).encode()
     except (TypeError, ValueError):
-        bad = [k for k, v in inputs.items() if not _jsonable(v)]
-        raise NodeInputError(f"input {bad[0] if bad else '?'!r} is not JSON-serializable") from None
+        bad = next((k for k, v in inputs.items() if not _jsonable(v)), "?")
+        raise NodeInputError(f"input {bad!r} is not JSON-serializable") from None
     limits = [memory_mb, math.ceil(timeout_s) + 1, FSIZE_LIMIT]
     deadline = time.monotonic() + timeout_s
     server = _fork_server()
@@ -465,10 +454,12 @@ def run_python(
     except _Unavailable:
         pump, exit_code, timed_out = _via_subprocess(payload, limits, deadline)
     if pump.too_large:
-        raise NodeExecutionError(f"the result of main() is larger than {MAX_RESULT_BYTES >> 20} MiB")
+        raise NodeExecutionError(
+            f"the result of main() is larger than {MAX_RESULT_BYTES >> 20} MiB"
+        )
     if timed_out:
         raise NodeTimeoutError(f"code ran longer than {timeout_s:g} s")
-    return _outcome(pump, exit_code, timeout_s, memory_mb)
+    return _result(pump, exit_code, limits)
 
 
 def _jsonable(value: Any) -> bool:
@@ -479,28 +470,28 @@ def _jsonable(value: Any) -> bool:
     return True
 
 
-def _outcome(pump: _Pump, exit_code: int | None, timeout_s: float, memory_mb: int) -> dict[str, Any]:
-    raw = bytes(pump.data["result"])
-    memory = f"code exceeded the memory limit of {memory_mb} MiB"
-    if raw:
+def _result(pump: _Pump, exit_code: int | None, limits: list[int]) -> dict[str, Any]:
+    """The dict main() returned, or the error that explains why there is none."""
+    memory = f"code exceeded the memory limit of {limits[0]} MiB"
+    lines = pump.data["stderr"].decode(errors="replace").strip().splitlines()[-5:]
+    stderr = "\nstderr:\n" + "\n".join(lines)[-1000:] if lines else ""
+    if pump.data["result"]:
         try:
-            report = json.loads(raw)
+            report = json.loads(pump.data["result"])
         except ValueError:
-            report = {"error": "code", "message": "the code process sent an unreadable result"}
+            report = {"message": "the code process sent an unreadable result"}
         if "result" in report:
             result: dict[str, Any] = report["result"]
             return result
         message = memory if report.get("error") == "memory" else str(report.get("message"))
-        raise NodeExecutionError(message + _stderr_tail(pump))
+        raise NodeExecutionError(message[:4000] + stderr)
     if exit_code == -signal.SIGKILL:
-        raise NodeExecutionError(memory + _stderr_tail(pump))
+        raise NodeExecutionError(memory + stderr)
     if exit_code == -signal.SIGXCPU:
-        raise NodeTimeoutError(f"code used more than {math.ceil(timeout_s) + 1} s of CPU time")
-    if exit_code is not None and exit_code < 0:
+        raise NodeTimeoutError(f"code used more than {limits[1]} s of CPU time")
+    if exit_code is None:
+        raise NodeExecutionError("the code process was lost before main() returned" + stderr)
+    if exit_code < 0:
         name = signal.Signals(-exit_code).name
-        raise NodeExecutionError(
-            f"code crashed with {name} (the memory limit is {memory_mb} MiB)" + _stderr_tail(pump)
-        )
-    raise NodeExecutionError(
-        f"code exited (exit code {exit_code}) before main() returned" + _stderr_tail(pump)
-    )
+        raise NodeExecutionError(f"code crashed with {name} (memory limit {limits[0]} MiB){stderr}")
+    raise NodeExecutionError(f"code exited with status {exit_code} before main() returned{stderr}")
