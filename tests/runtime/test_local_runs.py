@@ -20,38 +20,41 @@ nodes:
   - id: make
     data:
       type: code
-      title: Make a big string
-      code: "def main(n):\\n    return {'big': 'x' * int(n)}"
+      title: Make a big list
+      code: "def main(n):\\n    return {'parts': ['x' * (int(n) // 4)] * 4}"
       variables: [{variable: n, value_selector: [start, n]}]
-      outputs: {big: {type: string}}
-  - id: wrap
+      outputs: {parts: {type: "array[string]"}}
+  - id: ask
     data:
-      type: template-transform
-      title: Wrap
-      template: "<{{ big }}>"
-      variables: [{variable: big, value_selector: [make, big]}]
+      type: llm
+      title: Echo
+      model: {provider: openai, name: gpt-4o, mode: chat}
+      prompt_template: [{role: user, text: "{{#make.parts#}}"}]
   - id: end
     data:
       type: end
       outputs:
-        - {variable: text, value_selector: [wrap, output]}
-        - {variable: size, value_selector: [start, n]}
+        - {variable: text, value_selector: [ask, text]}
+        - {variable: parts, value_selector: [make, parts]}
 edges:
   - {source: start, target: make}
-  - {source: make, target: wrap}
-  - {source: wrap, target: end}
+  - {source: make, target: ask}
+  - {source: ask, target: end}
 """
 
 
-def test_a_one_megabyte_string_crosses_the_state_machine(runtime: LocalRuntime) -> None:
-    # GIVEN a node that produces 1 MB, four times Step Functions' 256 KiB state limit
+def test_a_one_megabyte_string_crosses_the_state_machine(runtime: LocalRuntime, scripted: Any) -> None:
+    # GIVEN nodes that build and pass on 1 MB, four times Step Functions' 256 KiB state limit
+    # (Dify caps a code node's strings at 400,000 characters, so it builds four pieces)
     size = 1024 * 1024
-    # WHEN it flows through two more nodes to the outputs
+    scripted({"ask": lambda request: request.messages[-1]["content"]})
+    # WHEN the model node echoes its 1 MB prompt to the outputs
     result = runtime.run(app_from_yaml(MEGABYTE_APP), {"n": size})
-    # THEN the run succeeds and the whole string arrives
+    # THEN the run succeeds and the whole string arrives, as do the list it was built from
     assert result.status == "succeeded", result.error
-    assert len(result.outputs["text"]) == size + 2
-    assert result.outputs["text"].startswith("<xxx") and result.outputs["text"].endswith("x>")
+    assert result.outputs["text"] == json.dumps(["x" * (size // 4)] * 4)
+    assert len(result.outputs["text"]) > size
+    assert [len(p) for p in result.outputs["parts"]] == [size // 4] * 4
 
 
 def test_a_one_megabyte_input_is_offloaded_before_the_run(runtime: LocalRuntime) -> None:
@@ -266,3 +269,14 @@ def test_native_choice_falls_back_to_the_function_for_offloaded_values(runtime: 
     assert "1754217359748" in ran  # decided by the if-else function, not the native Choice
     small = runtime.run(app, {"query": "hello"})
     assert "1754217359748" not in {n.id for n in small.nodes if n.elapsed_ms is not None}
+
+
+def test_without_offloading_the_interpreter_refuses_the_megabyte(tmp_path: Any, models: Any, scripted: Any) -> None:
+    """moto enforces Step Functions' 256 KiB limit: offloading is what makes the run above pass."""
+    scripted({"ask": lambda request: request.messages[-1]["content"]})
+    with LocalRuntime(tmp_path, model_factory=models.factory) as bare:
+        assert bare.services is not None
+        bare.services.blobs = None
+        result = bare.run(app_from_yaml(MEGABYTE_APP), {"n": 1024 * 1024})
+    assert result.status == "failed"
+    assert "States.DataLimitExceeded" in (result.error or "")

@@ -89,33 +89,42 @@ def _constant_supported(var_type: str | None, operation: str) -> bool:
     return _base(var_type) in _SCALAR_CHECKS and operation in ("over-write", "set")
 
 
+def _message(operation: str, what: str, target: str) -> str:
+    if operation == "append":
+        return f"cannot append {what} to {target}"
+    if operation == "extend":
+        return f"cannot extend {target} with {what}"
+    if operation in _ARITHMETIC:
+        return f"cannot apply {operation} to {target} with {what}"
+    return f"cannot assign {what} to {target}"
+
+
 def _input_error(item: AssignItem, var_type: str, value: Any, selector: Selector) -> str | None:
     """Why ``value`` cannot be used on a variable of ``var_type``, or ``None`` when it can."""
     operation = item.operation
-    verb = {"append": "append", "extend": "extend with"}.get(operation)
-    verb = verb or (f"apply {operation} with" if operation in _ARITHMETIC else "assign")
-    message = f"cannot {verb} {_describe(value)} to {_where(selector)} of type {var_type}"
+    target = f"{_where(selector)} of type {var_type}"
     scalar = _SCALAR_CHECKS.get(_base(var_type))
     if scalar is not None:
-        return None if scalar(value) else message
+        return None if scalar(value) else _message(operation, _describe(value), target)
     check = _ITEM_CHECKS.get(var_type)
     if check is None:
         return f"{_where(selector)} has unsupported type {var_type}"
     if operation == "append":
-        return None if check(value) else message
+        return None if check(value) else _message(operation, _describe(value), target)
     if not isinstance(value, list):
-        return message
+        return _message(operation, _describe(value), target)
     bad = next((v for v in value if not check(v)), MISSING)
     if bad is MISSING:
         return None
-    where = f"{_where(selector)} of type {var_type}"
-    return f"cannot {verb} an array containing {_describe(bad)} to {where}"
+    return _message(operation, f"an array containing {_describe(bad)}", target)
 
 
-def _zero(var_type: str | None, selector: Selector) -> Any:
+def _zero(var_type: str | None, current: Any, selector: Selector) -> Any:
     if var_type is not None:
-        if var_type.startswith("array[") and var_type in _ITEM_CHECKS:
+        if var_type in _ITEM_CHECKS:
             return []
+        if var_type == "number" and isinstance(current, float):
+            return 0.0  # Dify: a number variable holding a float is cleared to 0.0
         zero = {"string": "", "number": 0, "integer": 0, "float": 0.0, "object": {}}
         if var_type in zero:
             return zero[var_type]
@@ -130,7 +139,7 @@ def _apply(
     if operation in ("over-write", "set"):
         return value
     if operation == "clear":
-        return _zero(var_type, selector)
+        return _zero(var_type, current, selector)
     if operation in _ARRAY_OPS:
         if not isinstance(current, list):
             raise NodeExecutionError(
