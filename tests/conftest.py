@@ -57,4 +57,3 @@ def scripted(models: ScriptedModels) -> Iterator[Callable[[dict[str, Any]], None
     yield set_replies
     models.replies = {}
     models.requests.clear()
-

@@ -7,9 +7,9 @@ import os
 from typing import Any
 
 import pytest
-
 from flowwright.compiler import compile_app
 from flowwright.compiler.plan import Par, plan_app
+
 from tests.support import FIXTURES, ROOT, app_from_yaml, load_fixture
 
 GOLDEN_DIR = ROOT / "statemachines" / "golden"
@@ -67,7 +67,9 @@ def chain(n: int) -> str:
     edges = []
     previous = "start"
     for i in range(n):
-        nodes.append(f"  - id: t{i}\n    data: {{type: template-transform, template: 'x', variables: []}}")
+        nodes.append(
+            f"  - id: t{i}\n    data: {{type: template-transform, template: 'x', variables: []}}"
+        )
         edges.append(f"  - {{source: {previous}, target: t{i}}}")
         previous = f"t{i}"
     return "nodes:\n" + "\n".join(nodes) + "\nedges:\n" + "\n".join(edges) + "\n"
@@ -130,7 +132,9 @@ def test_iteration_is_a_map_with_concurrency() -> None:
 def test_loop_is_a_cycle() -> None:
     definition = compile_app(load_fixture("increment_loop_with_break_condition_workflow.yml"))
     states = definition["States"]
-    choice = next(name for name, s in states.items() if s["Type"] == "Choice" and name.endswith(".next"))
+    choice = next(
+        name for name, s in states.items() if s["Type"] == "Choice" and name.endswith(".next")
+    )
     check = next(name for name, s in states.items() if name.endswith(".check"))
     # the check's writes lead back to the loop's Choice
     assert states[check]["Next"] == choice
@@ -159,7 +163,10 @@ edges:
     definition = compile_app(app_from_yaml(text))
     task = definition["States"]["t"]
     retry = task["Retry"]
-    assert retry[0]["ErrorEquals"] == ["NodeConfigError", "NodeInputError"] and retry[0]["MaxAttempts"] == 0
+    assert (
+        retry[0]["ErrorEquals"] == ["NodeConfigError", "NodeInputError"]
+        and retry[0]["MaxAttempts"] == 0
+    )
     assert retry[1]["MaxAttempts"] == 3 and retry[1]["IntervalSeconds"] == 2
     assert task["Catch"][0]["ErrorEquals"] == ["States.ALL"]
 

@@ -10,92 +10,294 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from flowwright.dsl import load_app_text
 from flowwright.errors import DslError
 from flowwright.models.gateway import ModelCallError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from tests.support import FIXTURES, load_fixture
 
 pytestmark = pytest.mark.slow
 
 # (fixture, inputs, query, model replies by node id, expected outputs, expected status)
 CASES: list[tuple[str, dict[str, Any], str | None, dict[str, Any], dict[str, Any], str]] = [
-    ("simple_passthrough_workflow.yml", {"query": "echo me"}, None, {}, {"query": "echo me"}, "succeeded"),
-    ("end_node_without_value_type_field_workflow.yml", {"query": "test query"}, None, {},
-     {"query": "test query"}, "succeeded"),
-    ("answer_end_with_text.yml", {}, "Hello, AI!", {}, {"answer": "prefixHello, AI!suffix"}, "succeeded"),
-    ("conditional_hello_branching_workflow.yml", {"query": "hello world"}, None, {},
-     {"true": "hello world"}, "succeeded"),
-    ("conditional_hello_branching_workflow.yml", {"query": "say hello to everyone"}, None, {},
-     {"true": "say hello to everyone"}, "succeeded"),
-    ("conditional_hello_branching_workflow.yml", {"query": "goodbye world"}, None, {},
-     {"false": "goodbye world"}, "succeeded"),
-    ("conditional_hello_branching_workflow.yml", {"query": "HELLO"}, None, {}, {"false": "HELLO"}, "succeeded"),
-    ("conditional_hello_branching_workflow.yml", {"query": " hello "}, None, {}, {"true": " hello "}, "succeeded"),
-    ("conditional_parallel_code_execution_workflow.yml", {"switch": 1}, None, {},
-     {"1": "Code 1", "2": "Code 2", "3": None}, "succeeded"),
-    ("conditional_parallel_code_execution_workflow.yml", {"switch": 0}, None, {},
-     {"1": None, "2": "Code 2", "3": "Code 3"}, "succeeded"),
-    ("conditional_parallel_code_execution_workflow.yml", {"switch": 7}, None, {},
-     {"1": None, "2": "Code 2", "3": "Code 3"}, "succeeded"),
+    (
+        "simple_passthrough_workflow.yml",
+        {"query": "echo me"},
+        None,
+        {},
+        {"query": "echo me"},
+        "succeeded",
+    ),
+    (
+        "end_node_without_value_type_field_workflow.yml",
+        {"query": "test query"},
+        None,
+        {},
+        {"query": "test query"},
+        "succeeded",
+    ),
+    (
+        "answer_end_with_text.yml",
+        {},
+        "Hello, AI!",
+        {},
+        {"answer": "prefixHello, AI!suffix"},
+        "succeeded",
+    ),
+    (
+        "conditional_hello_branching_workflow.yml",
+        {"query": "hello world"},
+        None,
+        {},
+        {"true": "hello world"},
+        "succeeded",
+    ),
+    (
+        "conditional_hello_branching_workflow.yml",
+        {"query": "say hello to everyone"},
+        None,
+        {},
+        {"true": "say hello to everyone"},
+        "succeeded",
+    ),
+    (
+        "conditional_hello_branching_workflow.yml",
+        {"query": "goodbye world"},
+        None,
+        {},
+        {"false": "goodbye world"},
+        "succeeded",
+    ),
+    (
+        "conditional_hello_branching_workflow.yml",
+        {"query": "HELLO"},
+        None,
+        {},
+        {"false": "HELLO"},
+        "succeeded",
+    ),
+    (
+        "conditional_hello_branching_workflow.yml",
+        {"query": " hello "},
+        None,
+        {},
+        {"true": " hello "},
+        "succeeded",
+    ),
+    (
+        "conditional_parallel_code_execution_workflow.yml",
+        {"switch": 1},
+        None,
+        {},
+        {"1": "Code 1", "2": "Code 2", "3": None},
+        "succeeded",
+    ),
+    (
+        "conditional_parallel_code_execution_workflow.yml",
+        {"switch": 0},
+        None,
+        {},
+        {"1": None, "2": "Code 2", "3": "Code 3"},
+        "succeeded",
+    ),
+    (
+        "conditional_parallel_code_execution_workflow.yml",
+        {"switch": 7},
+        None,
+        {},
+        {"1": None, "2": "Code 2", "3": "Code 3"},
+        "succeeded",
+    ),
     *[
-        ("dual_switch_variable_aggregator_workflow.yml", {"switch1": a, "switch2": b}, None, {},
-         {"group1": f"switch 1 {'on' if a else 'off'}", "group2": f"switch 2 {'on' if b else 'off'}"},
-         "succeeded")
+        (
+            "dual_switch_variable_aggregator_workflow.yml",
+            {"switch1": a, "switch2": b},
+            None,
+            {},
+            {
+                "group1": f"switch 1 {'on' if a else 'off'}",
+                "group2": f"switch 2 {'on' if b else 'off'}",
+            },
+            "succeeded",
+        )
         for a in (0, 1)
         for b in (0, 1)
     ],
-    ("array_iteration_formatting_workflow.yml", {}, None, {},
-     {"output": ["output: 1", "output: 2", "output: 3"]}, "succeeded"),
-    ("parallel_iteration_formatting_workflow.yml", {}, None, {},
-     {"output": ["output: 1", "output: 2", "output: 3"]}, "succeeded"),
-    ("iteration_flatten_output_disabled_workflow.yml", {}, None, {},
-     {"output": [[1, 2], [2, 4], [3, 6]]}, "succeeded"),
-    ("iteration_flatten_output_enabled_workflow.yml", {}, None, {},
-     {"output": [1, 2, 2, 4, 3, 6]}, "succeeded"),
+    (
+        "array_iteration_formatting_workflow.yml",
+        {},
+        None,
+        {},
+        {"output": ["output: 1", "output: 2", "output: 3"]},
+        "succeeded",
+    ),
+    (
+        "parallel_iteration_formatting_workflow.yml",
+        {},
+        None,
+        {},
+        {"output": ["output: 1", "output: 2", "output: 3"]},
+        "succeeded",
+    ),
+    (
+        "iteration_flatten_output_disabled_workflow.yml",
+        {},
+        None,
+        {},
+        {"output": [[1, 2], [2, 4], [3, 6]]},
+        "succeeded",
+    ),
+    (
+        "iteration_flatten_output_enabled_workflow.yml",
+        {},
+        None,
+        {},
+        {"output": [1, 2, 2, 4, 3, 6]},
+        "succeeded",
+    ),
     ("increment_loop_with_break_condition_workflow.yml", {}, None, {}, {"num": 5}, "succeeded"),
     ("iteration_contains_answer.yml", {}, "hi", {}, {"answer": "apple\nbanana\ndone"}, "succeeded"),
     ("loop_contains_answer.yml", {}, "hi", {}, {"answer": "1\n2\nhi + 2"}, "succeeded"),
     ("loop_contains_answer.yml", {}, "1", {}, {"answer": "1\n2\n1 + 2"}, "succeeded"),
-    ("test_streaming_conversation_variables.yml", {}, "Hello, this is my test query", {},
-     {"answer": "Hello, this is my test query"}, "succeeded"),
-    ("test_streaming_conversation_variables_v1_overwrite.yml", {}, "overwrite-value", {},
-     {"answer": "Current Value Of `conv_var` is:overwrite-value"}, "succeeded"),
-    ("update-conversation-variable-in-iteration.yml", {}, "ensure conversation variable syncs", {},
-     {"answer": "ensure conversation variable syncs"}, "succeeded"),
-    ("builder_restricted/scalar.yml", {"text": "真实 native"}, None, {}, {"out": "真实 native"}, "succeeded"),
+    (
+        "test_streaming_conversation_variables.yml",
+        {},
+        "Hello, this is my test query",
+        {},
+        {"answer": "Hello, this is my test query"},
+        "succeeded",
+    ),
+    (
+        "test_streaming_conversation_variables_v1_overwrite.yml",
+        {},
+        "overwrite-value",
+        {},
+        {"answer": "Current Value Of `conv_var` is:overwrite-value"},
+        "succeeded",
+    ),
+    (
+        "update-conversation-variable-in-iteration.yml",
+        {},
+        "ensure conversation variable syncs",
+        {},
+        {"answer": "ensure conversation variable syncs"},
+        "succeeded",
+    ),
+    (
+        "builder_restricted/scalar.yml",
+        {"text": "真实 native"},
+        None,
+        {},
+        {"out": "真实 native"},
+        "succeeded",
+    ),
     ("builder_restricted/code_increment.yml", {"n": 41}, None, {}, {"out": 42}, "succeeded"),
-    ("builder_restricted/template_greeting.yml", {"name": "Ada"}, None, {}, {"out": "Hello, Ada!"}, "succeeded"),
-    ("basic_chatflow.yml", {}, "hi", {"llm": "mocked llm response"}, {"answer": "mocked llm response"},
-     "succeeded"),
-    ("basic_llm_chat_workflow.yml", {"query": "Hello, how are you?"}, None,
-     {"llm_node": "This is a test response from mocked LLM"},
-     {"answer": "This is a test response from mocked LLM"}, "succeeded"),
-    ("basic_llm_chat_workflow.yml", {"query": "Test query"}, None,
-     {"llm_node": "Custom response for this specific node"},
-     {"answer": "Custom response for this specific node"}, "succeeded"),
-    ("test-answer-order.yml", {}, "", {"1759052580454": "mocked llm text"},
-     {"answer": "--- answer 1 ---\n\nfoo\n--- answer 2 ---\n\nmocked llm text\n"}, "succeeded"),
-    ("test_complex_branch.yml", {}, "hello world",
-     {"1755502777322": "This is a mocked LLM response for hello world"},
-     {"answer": "contains 'hello'This is a mocked LLM response for hello world"}, "succeeded"),
-    ("test_complex_branch.yml", {}, "say hello to everyone", {"1755502777322": "Mocked response for greeting"},
-     {"answer": "contains 'hello'Mocked response for greeting"}, "succeeded"),
-    ("test_complex_branch.yml", {}, "goodbye world", {"1755502777322": "Mocked LLM response for goodbye"},
-     {"answer": "Mocked LLM response for goodbye"}, "succeeded"),
-    ("test_complex_branch.yml", {}, "test message", {"1755502777322": "Mocked response for test"},
-     {"answer": "Mocked response for test"}, "succeeded"),
-    ("response_stream_filter_issue_170_workflow.yml", {}, "1", {"llm": "Quiet Night Thought", "dufu": "Spring View"},
-     {"answer": "# Du Fu\n\nSpring View\n\n# Li Bai\n\nQuiet Night Thought"}, "succeeded"),
-    ("multilingual_parallel_llm_streaming_workflow.yml", {}, "Tell me about yourself",
-     {"1754339718571": "Hello, I am an AI assistant.", "1754339725656": "你好，我是AI助手。"},
-     {"answer": "你好，我是AI助手。Hello, I am an AI assistant."}, "succeeded"),
-    ("conditional_streaming_vs_template_workflow.yml", {"query": "Hello, how are you?", "blocking": 1}, None,
-     {"*": "mocked llm"}, {"query": "Hello, how are you?", "text": "mocked llm"}, "succeeded"),
-    ("conditional_streaming_vs_template_workflow.yml", {"query": "Hello, how are you?", "blocking": 2}, None,
-     {"*": "mocked llm"}, {"query": "Hello, how are you?", "text": "mocked llm"}, "succeeded"),
+    (
+        "builder_restricted/template_greeting.yml",
+        {"name": "Ada"},
+        None,
+        {},
+        {"out": "Hello, Ada!"},
+        "succeeded",
+    ),
+    (
+        "basic_chatflow.yml",
+        {},
+        "hi",
+        {"llm": "mocked llm response"},
+        {"answer": "mocked llm response"},
+        "succeeded",
+    ),
+    (
+        "basic_llm_chat_workflow.yml",
+        {"query": "Hello, how are you?"},
+        None,
+        {"llm_node": "This is a test response from mocked LLM"},
+        {"answer": "This is a test response from mocked LLM"},
+        "succeeded",
+    ),
+    (
+        "basic_llm_chat_workflow.yml",
+        {"query": "Test query"},
+        None,
+        {"llm_node": "Custom response for this specific node"},
+        {"answer": "Custom response for this specific node"},
+        "succeeded",
+    ),
+    (
+        "test-answer-order.yml",
+        {},
+        "",
+        {"1759052580454": "mocked llm text"},
+        {"answer": "--- answer 1 ---\n\nfoo\n--- answer 2 ---\n\nmocked llm text\n"},
+        "succeeded",
+    ),
+    (
+        "test_complex_branch.yml",
+        {},
+        "hello world",
+        {"1755502777322": "This is a mocked LLM response for hello world"},
+        {"answer": "contains 'hello'This is a mocked LLM response for hello world"},
+        "succeeded",
+    ),
+    (
+        "test_complex_branch.yml",
+        {},
+        "say hello to everyone",
+        {"1755502777322": "Mocked response for greeting"},
+        {"answer": "contains 'hello'Mocked response for greeting"},
+        "succeeded",
+    ),
+    (
+        "test_complex_branch.yml",
+        {},
+        "goodbye world",
+        {"1755502777322": "Mocked LLM response for goodbye"},
+        {"answer": "Mocked LLM response for goodbye"},
+        "succeeded",
+    ),
+    (
+        "test_complex_branch.yml",
+        {},
+        "test message",
+        {"1755502777322": "Mocked response for test"},
+        {"answer": "Mocked response for test"},
+        "succeeded",
+    ),
+    (
+        "response_stream_filter_issue_170_workflow.yml",
+        {},
+        "1",
+        {"llm": "Quiet Night Thought", "dufu": "Spring View"},
+        {"answer": "# Du Fu\n\nSpring View\n\n# Li Bai\n\nQuiet Night Thought"},
+        "succeeded",
+    ),
+    (
+        "multilingual_parallel_llm_streaming_workflow.yml",
+        {},
+        "Tell me about yourself",
+        {"1754339718571": "Hello, I am an AI assistant.", "1754339725656": "你好，我是AI助手。"},
+        {"answer": "你好，我是AI助手。Hello, I am an AI assistant."},
+        "succeeded",
+    ),
+    (
+        "conditional_streaming_vs_template_workflow.yml",
+        {"query": "Hello, how are you?", "blocking": 1},
+        None,
+        {"*": "mocked llm"},
+        {"query": "Hello, how are you?", "text": "mocked llm"},
+        "succeeded",
+    ),
+    (
+        "conditional_streaming_vs_template_workflow.yml",
+        {"query": "Hello, how are you?", "blocking": 2},
+        None,
+        {"*": "mocked llm"},
+        {"query": "Hello, how are you?", "text": "mocked llm"},
+        "succeeded",
+    ),
 ]
 
 #: Fixtures that wait for node types of later issues, with the reason.
@@ -114,8 +316,16 @@ WAITING = {
     CASES,
     ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)],
 )
-def test_fixture(runtime: Any, scripted: Any, fixture: str, inputs: dict[str, Any], query: str | None,
-                 replies: dict[str, Any], expected: dict[str, Any], status: str) -> None:
+def test_fixture(
+    runtime: Any,
+    scripted: Any,
+    fixture: str,
+    inputs: dict[str, Any],
+    query: str | None,
+    replies: dict[str, Any],
+    expected: dict[str, Any],
+    status: str,
+) -> None:
     # GIVEN Dify's fixture and the model replies its test mocks
     scripted(replies)
     # WHEN it runs through the compiled state machine
@@ -127,11 +337,15 @@ def test_fixture(runtime: Any, scripted: Any, fixture: str, inputs: dict[str, An
 
 
 def test_conditional_hello_outputs_only_the_taken_branch(runtime: Any) -> None:
-    result = runtime.run(load_fixture("conditional_hello_branching_workflow.yml"), {"query": "hello"})
+    result = runtime.run(
+        load_fixture("conditional_hello_branching_workflow.yml"), {"query": "hello"}
+    )
     assert result.outputs == {"true": "hello"}
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(query=st.text(max_size=200))
 def test_passthrough_property(runtime: Any, query: str) -> None:
     result = runtime.run(load_fixture("simple_passthrough_workflow.yml"), {"query": query})
@@ -142,7 +356,9 @@ def test_passthrough_property(runtime: Any, query: str) -> None:
         assert result.outputs == {"query": query}
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(query=st.text(alphabet=st.sampled_from("helo wrdHL!"), min_size=1, max_size=20))
 def test_hello_branch_property(runtime: Any, query: str) -> None:
     result = runtime.run(load_fixture("conditional_hello_branching_workflow.yml"), {"query": query})
@@ -155,7 +371,9 @@ def test_llm_failure_with_default_value_is_partial_success(runtime: Any, scripte
     for node in doc["workflow"]["graph"]["nodes"]:
         if node["data"]["type"] == "llm":
             node["data"]["error_strategy"] = "default-value"
-            node["data"]["default_value"] = [{"key": "text", "type": "string", "value": "fallback response"}]
+            node["data"]["default_value"] = [
+                {"key": "text", "type": "string", "value": "fallback response"}
+            ]
     app = load_app_text(yaml.safe_dump(doc), source="basic_chatflow_default.yml")
     scripted({"*": ModelCallError("Simulated LLM API error")})
     # WHEN the model fails

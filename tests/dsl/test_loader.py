@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import yaml
+from flowwright.dsl import load_app, load_app_text
+from flowwright.errors import DslError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowwright.dsl import load_app, load_app_text
-from flowwright.errors import DslError
 from tests.support import FIXTURES, TEMPLATES, app_from_yaml
 
 SUPPORTED_FIXTURES = [
@@ -86,7 +88,10 @@ def test_unsupported_modes(mode: str | None) -> None:
 def test_not_an_app() -> None:
     assert codes("- just\n- a list\n") == ["not_an_app"]
     assert codes("") == ["not_an_app"]
-    assert codes("kind: plugin\napp: {mode: workflow}\nworkflow: {graph: {nodes: [], edges: []}}") [0] == "not_an_app"
+    assert (
+        codes("kind: plugin\napp: {mode: workflow}\nworkflow: {graph: {nodes: [], edges: []}}")[0]
+        == "not_an_app"
+    )
 
 
 def test_yaml_syntax_error_names_the_line() -> None:
@@ -122,7 +127,12 @@ edges:
     with pytest.raises(DslError) as caught:
         app_from_yaml(text)
     found = caught.value.codes
-    assert {"unsupported_node_type", "unknown_node_type", "bad_node_config", "duplicate_node_id"} <= set(found)
+    assert {
+        "unsupported_node_type",
+        "unknown_node_type",
+        "bad_node_config",
+        "duplicate_node_id",
+    } <= set(found)
     message = str(caught.value)
     assert "'Fetch' (a)" in message and "'Beam' (b)" in message and "field data.template" in message
 
@@ -215,20 +225,28 @@ edges:
 
 
 def test_answer_in_workflow_mode() -> None:
-    graph = GRAPH.replace("type: end, title: End, outputs: [{variable: out, value_selector: [start, q]}]",
-                          "type: answer, title: A, answer: hi")
+    graph = GRAPH.replace(
+        "type: end, title: End, outputs: [{variable: out, value_selector: [start, q]}]",
+        "type: answer, title: A, answer: hi",
+    )
     assert codes(app_doc(mode="workflow", graph=graph)) == ["answer_in_workflow"]
 
 
 def test_unknown_edge_handle_is_a_warning() -> None:
-    text = GRAPH.replace("{source: start, target: end}", "{source: start, target: end, sourceHandle: weird}")
+    text = GRAPH.replace(
+        "{source: start, target: end}", "{source: start, target: end, sourceHandle: weird}"
+    )
     app = app_from_yaml(text)
     assert any("weird" in w for w in app.warnings)
 
 
 def test_success_branch_alias_and_canvas_notes() -> None:
-    text = GRAPH.replace("{source: start, target: end}", "{source: start, target: end, sourceHandle: success-branch}")
-    text = text.replace("nodes:\n", "nodes:\n  - {id: note, type: custom-note, data: {type: '', text: hi}}\n", 1)
+    text = GRAPH.replace(
+        "{source: start, target: end}", "{source: start, target: end, sourceHandle: success-branch}"
+    )
+    text = text.replace(
+        "nodes:\n", "nodes:\n  - {id: note, type: custom-note, data: {type: '', text: hi}}\n", 1
+    )
     app = app_from_yaml(text)
     assert app.edges[0].source_handle == "source"
     assert "note" not in app.nodes
@@ -240,21 +258,47 @@ def test_templates_gallery_loads_or_names_what_is_missing() -> None:
         try:
             load_app(path)
         except DslError as exc:
-            assert set(exc.codes) <= {"unsupported_node_type", "unsupported_mode"}, (path.name, str(exc))
+            assert set(exc.codes) <= {"unsupported_node_type", "unsupported_mode"}, (
+                path.name,
+                str(exc),
+            )
 
 
 YAML_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 KEYS = st.sampled_from(
-    ["app", "workflow", "graph", "nodes", "edges", "data", "type", "id", "source", "target", "kind",
-     "version", "mode", "variables", "outputs", "value_selector", "cases", "sourceHandle", "parentId"]
+    [
+        "app",
+        "workflow",
+        "graph",
+        "nodes",
+        "edges",
+        "data",
+        "type",
+        "id",
+        "source",
+        "target",
+        "kind",
+        "version",
+        "mode",
+        "variables",
+        "outputs",
+        "value_selector",
+        "cases",
+        "sourceHandle",
+        "parentId",
+    ]
 )
 DOCS = st.recursive(
-    st.none() | st.text(max_size=6) | st.integers() | st.sampled_from(["start", "end", "llm", "loop", "iteration",
-                                                                         "if-else", "workflow", "0.3.1"]),
+    st.none()
+    | st.text(max_size=6)
+    | st.integers()
+    | st.sampled_from(["start", "end", "llm", "loop", "iteration", "if-else", "workflow", "0.3.1"]),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(KEYS, children, max_size=5),
     max_leaves=30,
 )
@@ -264,19 +308,15 @@ DOCS = st.recursive(
 @given(doc=DOCS)
 def test_loader_only_raises_its_own_error(doc: object) -> None:
     """Whatever the YAML holds, the loader returns an app or raises DslError."""
-    try:
+    with contextlib.suppress(DslError):
         load_app_text(yaml.safe_dump(doc))
-    except DslError:
-        pass
 
 
 @settings(max_examples=200, deadline=None)
 @given(text=st.text(max_size=300))
 def test_loader_survives_arbitrary_text(text: str) -> None:
-    try:
+    with contextlib.suppress(DslError):
         load_app_text(text)
-    except DslError:
-        pass
 
 
 @settings(max_examples=150, deadline=None)
@@ -301,7 +341,5 @@ def test_loader_survives_mutated_fixtures(data: st.DataObject) -> None:
             node = node[index]
         else:
             break
-    try:
+    with contextlib.suppress(DslError):
         load_app_text(yaml.safe_dump(doc, allow_unicode=True))
-    except DslError:
-        pass

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from flowwright.errors import NodeConfigError, NodeExecutionError, NodeInputError
 from flowwright.nodes.assigner.config import AssignerConfig
 from flowwright.nodes.assigner.run import run
@@ -31,7 +30,9 @@ def assign(
     *items: dict[str, Any],
     inputs: dict[str, Any] | None = None,
 ) -> NodeResult:
-    config = AssignerConfig.model_validate({"type": "assigner", "version": "2", "items": list(items)})
+    config = AssignerConfig.model_validate(
+        {"type": "assigner", "version": "2", "items": list(items)}
+    )
     scopes: dict[str, Any] = {"conversation": {"v": current}, "start": inputs or {}}
     if var_type is not None:
         scopes["#types"] = {"conversation.v": var_type}
@@ -204,7 +205,10 @@ def test_missing_input_variable() -> None:
 
 def test_missing_target_variable() -> None:
     config = AssignerConfig.model_validate(
-        {"type": "assigner", "items": [{"variable_selector": ["conversation", "zz"], "operation": "clear"}]}
+        {
+            "type": "assigner",
+            "items": [{"variable_selector": ["conversation", "zz"], "operation": "clear"}],
+        }
     )
     with pytest.raises(NodeInputError, match=r"conversation\.zz not found"):
         run(config, VariablePool({"conversation": {}}), CTX)
@@ -212,7 +216,9 @@ def test_missing_target_variable() -> None:
 
 def test_null_input_leaves_variable_unchanged() -> None:
     # Dify (v2): a variable input whose value is null skips the item.
-    result = assign("a", "string", item("over-write", ["start", "x"], "variable"), inputs={"x": None})
+    result = assign(
+        "a", "string", item("over-write", ["start", "x"], "variable"), inputs={"x": None}
+    )
     assert result.writes == {}
 
 

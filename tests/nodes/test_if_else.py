@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from flowwright.errors import NodeExecutionError
 from flowwright.nodes.base import NodeContext
 from flowwright.nodes.if_else.conditions import compare, evaluate_conditions

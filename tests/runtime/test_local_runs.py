@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
-
 from flowwright.models.gateway import ModelCallError
 from flowwright.runtime.local import LocalRuntime
+
 from tests.support import app_from_yaml
 
 pytestmark = pytest.mark.slow
@@ -43,7 +43,9 @@ edges:
 """
 
 
-def test_a_one_megabyte_string_crosses_the_state_machine(runtime: LocalRuntime, scripted: Any) -> None:
+def test_a_one_megabyte_string_crosses_the_state_machine(
+    runtime: LocalRuntime, scripted: Any
+) -> None:
     # GIVEN nodes that build and pass on 1 MB, four times Step Functions' 256 KiB state limit
     # (Dify caps a code node's strings at 400,000 characters, so it builds four pieces)
     size = 1024 * 1024
@@ -133,7 +135,11 @@ def test_fail_branch_takes_the_other_edge(runtime: LocalRuntime, scripted: Any) 
     assert result.outputs["why"].endswith("provider is down")
     assert result.outputs["kind"] == "ModelCallError"
     statuses = {n.id: n.status for n in result.nodes}
-    assert statuses["ask"] == "exception" and statuses["ok"] == "skipped" and statuses["failed"] == "succeeded"
+    assert (
+        statuses["ask"] == "exception"
+        and statuses["ok"] == "skipped"
+        and statuses["failed"] == "succeeded"
+    )
 
 
 def test_fail_branch_success_path(runtime: LocalRuntime, scripted: Any) -> None:
@@ -215,7 +221,9 @@ workflow:
 """
 
 
-def test_a_conversation_remembers_across_runs_and_processes(tmp_path: Any, models: Any, scripted: Any) -> None:
+def test_a_conversation_remembers_across_runs_and_processes(
+    tmp_path: Any, models: Any, scripted: Any
+) -> None:
     from flowwright.dsl import load_app_text
 
     app = load_app_text(CHAT)
@@ -233,7 +241,7 @@ def test_a_conversation_remembers_across_runs_and_processes(tmp_path: Any, model
     assert two.outputs == {"answer": "echo What is my name? (turn 2)"}
     assert three.outputs == {"answer": "echo And again? (turn 3)"}
     assert other.outputs == {"answer": "echo Who am I? (turn 1)"}
-    third_call = [r for r in models.requests if r.messages[-1]["content"] == "And again?"][0]
+    third_call = next(r for r in models.requests if r.messages[-1]["content"] == "And again?")
     assert [m["content"] for m in third_call.messages] == [
         "Be brief.",
         "My name is Ada.",
@@ -257,7 +265,9 @@ def test_trace_rows_carry_timing_and_tokens(runtime: LocalRuntime, scripted: Any
     json.dumps(cli)
 
 
-def test_native_choice_falls_back_to_the_function_for_offloaded_values(runtime: LocalRuntime) -> None:
+def test_native_choice_falls_back_to_the_function_for_offloaded_values(
+    runtime: LocalRuntime,
+) -> None:
     from tests.support import load_fixture
 
     app = load_fixture("conditional_hello_branching_workflow.yml")
@@ -271,7 +281,9 @@ def test_native_choice_falls_back_to_the_function_for_offloaded_values(runtime: 
     assert "1754217359748" not in {n.id for n in small.nodes if n.elapsed_ms is not None}
 
 
-def test_without_offloading_the_interpreter_refuses_the_megabyte(tmp_path: Any, models: Any, scripted: Any) -> None:
+def test_without_offloading_the_interpreter_refuses_the_megabyte(
+    tmp_path: Any, models: Any, scripted: Any
+) -> None:
     """moto enforces Step Functions' 256 KiB limit: offloading is what makes the run above pass."""
     scripted({"ask": lambda request: request.messages[-1]["content"]})
     with LocalRuntime(tmp_path, model_factory=models.factory) as bare:

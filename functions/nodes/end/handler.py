@@ -1,7 +1,6 @@
 """Lambda function for end nodes: the logic lives in flowwright.nodes.end."""
 
 from aws_lambda_powertools import Logger
-
 from flowwright.runtime.lambda_entry import run_node
 
 logger = Logger(service="flowwright-end")

@@ -1,7 +1,6 @@
 """Lambda function for if-else nodes: the logic lives in flowwright.nodes.if_else."""
 
 from aws_lambda_powertools import Logger
-
 from flowwright.runtime.lambda_entry import run_node
 
 logger = Logger(service="flowwright-if-else")

@@ -1,7 +1,6 @@
 """Lambda function for iteration (and iteration-start) nodes: the logic lives in flowwright.nodes.iteration."""
 
 from aws_lambda_powertools import Logger
-
 from flowwright.runtime.lambda_entry import run_node
 
 logger = Logger(service="flowwright-iteration")

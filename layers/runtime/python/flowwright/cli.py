@@ -79,9 +79,14 @@ def _format_trace(result: Any) -> str:
         if node.position:
             label += " [" + ",".join(str(p) for p in node.position) + "]"
         elapsed = f"{node.elapsed_ms:.1f}" if node.elapsed_ms is not None else "-"
-        rows.append((label, node.type, node.status, elapsed, str(node.tokens) if node.tokens else "-"))
+        rows.append(
+            (label, node.type, node.status, elapsed, str(node.tokens) if node.tokens else "-")
+        )
     widths = [min(48, max(len(r[i]) for r in rows)) for i in range(5)]
-    lines = ["  ".join(cell[: widths[i]].ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    lines = [
+        "  ".join(cell[: widths[i]].ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
+        for row in rows
+    ]
     for node in result.nodes:
         if node.error:
             lines.append(f"error in {node.title or node.id}: {node.error}")
@@ -159,8 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TEXT|JSON",
         help="script model replies: a text, or a JSON object {node_id: text, '*': text}",
     )
-    p.add_argument("--profile", choices=["offline", "cloud"], help="model profile (default: offline)")
-    p.add_argument("--data-dir", help="local state folder (default: $FLOWWRIGHT_DATA_DIR or .flowwright)")
+    p.add_argument(
+        "--profile", choices=["offline", "cloud"], help="model profile (default: offline)"
+    )
+    p.add_argument(
+        "--data-dir", help="local state folder (default: $FLOWWRIGHT_DATA_DIR or .flowwright)"
+    )
     p.set_defaults(func=cmd_run)
     return parser
 

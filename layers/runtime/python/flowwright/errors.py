@@ -49,7 +49,9 @@ class Issue:
         if self.field:
             where.append(f"field {self.field}")
         prefix = ": ".join(where)
-        return f"{prefix}: {self.message} [{self.code}]" if prefix else f"{self.message} [{self.code}]"
+        return (
+            f"{prefix}: {self.message} [{self.code}]" if prefix else f"{self.message} [{self.code}]"
+        )
 
 
 @dataclass

@@ -14,8 +14,14 @@ if TYPE_CHECKING:
 __all__ = ["emit_iteration", "emit_loop"]
 
 
-def _wrap_for_errors(emitter: Emitter, node: Node, body_entry: str, body_states: dict[str, Any],
-                     next_state: str, scope: Scope) -> str:
+def _wrap_for_errors(
+    emitter: Emitter,
+    node: Node,
+    body_entry: str,
+    body_states: dict[str, Any],
+    next_state: str,
+    scope: Scope,
+) -> str:
     """A single-branch Parallel around a container, so its error strategy can catch any failure."""
     name = emitter.name(f"{node.id}.guarded")
     state: dict[str, Any] = {
@@ -45,9 +51,7 @@ def emit_iteration(emitter: Emitter, node: Node, next_state: str, scope: Scope) 
         exit_state = emitter.name(f"{node.id}.done")
         target.states[exit_state] = {
             "Type": "Pass",
-            "Parameters": {
-                f"{k}.$": f"$.{k}" for k in emitter.written_keys([node.id])
-            }
+            "Parameters": {f"{k}.$": f"$.{k}" for k in emitter.written_keys([node.id])}
             | {"par": None},
             "End": True,
         }
@@ -72,7 +76,11 @@ def emit_iteration(emitter: Emitter, node: Node, next_state: str, scope: Scope) 
         item_catch = emitter.name(f"{node.id}.item.failed")
         item_states[item_catch] = {
             "Type": "Pass",
-            "Parameters": {"failed": True, "error.$": "$.fw_error.Cause", "type.$": "$.fw_error.Error"},
+            "Parameters": {
+                "failed": True,
+                "error.$": "$.fw_error.Cause",
+                "type.$": "$.fw_error.Error",
+            },
             "End": True,
         }
     inner = Scope(states=item_states, iteration=node.id, item_catch=item_catch)
@@ -104,8 +112,11 @@ def emit_iteration(emitter: Emitter, node: Node, next_state: str, scope: Scope) 
         "ItemsPath": f"$.{key}.items",
         "ItemSelector": {
             "s.$": "$",
-            "it": {"o": {"item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index"}, "h": "source",
-                   "ob.$": f"$.{key}.ob"},
+            "it": {
+                "o": {"item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index"},
+                "h": "source",
+                "ob.$": f"$.{key}.ob",
+            },
         },
         "MaxConcurrency": max(1, int(config.parallel_nums)) if config.is_parallel else 1,
         "ItemProcessor": {
@@ -146,7 +157,8 @@ def emit_loop(emitter: Emitter, node: Node, next_state: str, scope: Scope) -> st
         exit_state = emitter.name(f"{node.id}.done")
         target.states[exit_state] = {
             "Type": "Pass",
-            "Parameters": {f"{k}.$": f"$.{k}" for k in emitter.written_keys([node.id])} | {"par": None},
+            "Parameters": {f"{k}.$": f"$.{k}" for k in emitter.written_keys([node.id])}
+            | {"par": None},
             "End": True,
         }
         after = exit_state
@@ -155,7 +167,9 @@ def emit_loop(emitter: Emitter, node: Node, next_state: str, scope: Scope) -> st
 
     test = emitter.name(f"{node.id}.next")
     check_inputs = emitter.inputs(node)
-    check_inputs[node.id] = {f"{v.label}.$": f"$.{loop_var_key(node.id, v.label)}" for v in config.loop_variables}
+    check_inputs[node.id] = {
+        f"{v.label}.$": f"$.{loop_var_key(node.id, v.label)}" for v in config.loop_variables
+    }
     check_inputs["#loop.$"] = f"$.{key}"
     answers = emitter._answer_sources(region.order)
     breaks = [n for n in region.order if emitter.app.nodes[n].type == "loop-end"]

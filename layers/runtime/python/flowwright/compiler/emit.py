@@ -14,11 +14,23 @@ from typing import Any
 
 from flowwright.compiler.native_choice import native_rules
 from flowwright.compiler.plan import Par, Plan, RegionPlan, Step
-from flowwright.compiler.states import MAX_MERGE_ARGS, choice, merge_deltas, merge_writes, pass_result
+from flowwright.compiler.states import (
+    MAX_MERGE_ARGS,
+    choice,
+    merge_deltas,
+    merge_writes,
+    pass_result,
+)
 from flowwright.dsl.graph import CONTAINER_TYPES
 from flowwright.dsl.models import App, Node
 from flowwright.nodes.registry import kind_of
-from flowwright.runtime.addresses import SKIPPED, conversation_key, loop_var_key, node_key, write_key
+from flowwright.runtime.addresses import (
+    SKIPPED,
+    conversation_key,
+    loop_var_key,
+    node_key,
+    write_key,
+)
 from flowwright.variables import Selector
 
 __all__ = ["Emitter", "Resources"]
@@ -89,7 +101,11 @@ class Emitter:
         }
 
     def _init(self, states: dict[str, Any], entry: str) -> str:
-        defaults, merged, build = self.name("Init"), self.name("Init.input"), self.name("Init.state")
+        defaults, merged, build = (
+            self.name("Init"),
+            self.name("Init.input"),
+            self.name("Init.state"),
+        )
         states[defaults] = {
             "Type": "Pass",
             "Result": {"sys": {}, "inputs": {}},
@@ -127,7 +143,8 @@ class Emitter:
             package = "answer"
             inputs["#answers"] = {"order": self._answer_sources(top.order)}
             inputs["#conversation"] = {
-                f"{v.name}.$": f"$.{conversation_key(v.name)}" for v in self.app.conversation_variables
+                f"{v.name}.$": f"$.{conversation_key(v.name)}"
+                for v in self.app.conversation_variables
             }
         else:
             package = "end"
@@ -182,7 +199,9 @@ class Emitter:
         node = self.app.nodes[node_id]
         keys = [write_key(s) for s in node.config.writes()]
         if node.type == "start":
-            keys += ["sys", "inputs"] + [conversation_key(v.name) for v in self.app.conversation_variables]
+            keys += ["sys", "inputs"] + [
+                conversation_key(v.name) for v in self.app.conversation_variables
+            ]
         if node.type in CONTAINER_TYPES:
             for child in self.app.children(node_id):
                 for key in self._outer_writes(child.id):
@@ -193,7 +212,9 @@ class Emitter:
     def _parallel(self, region: RegionPlan, par: Par, next_state: str, scope: Scope) -> str:
         branches = par.branches
         if len(branches) > MAX_MERGE_ARGS:
-            groups = [branches[i : i + MAX_MERGE_ARGS] for i in range(0, len(branches), MAX_MERGE_ARGS)]
+            groups = [
+                branches[i : i + MAX_MERGE_ARGS] for i in range(0, len(branches), MAX_MERGE_ARGS)
+            ]
             branches = [[Par(group)] for group in groups]
         name = self.name(f"Parallel.{self._first_node(branches[0])}")
         merge = self.name(f"{name}.merge")
@@ -243,7 +264,9 @@ class Emitter:
         assert kind is not None
         if kind.role in ("container-start", "loop-end"):
             name = self.name(node_id)
-            scope.states[name] = pass_result({"o": {}, "h": "source"}, f"$.{node_key(node_id)}", next_state)
+            scope.states[name] = pass_result(
+                {"o": {}, "h": "source"}, f"$.{node_key(node_id)}", next_state
+            )
             return name
         if kind.role == "iteration":
             from flowwright.compiler.containers import emit_iteration
@@ -267,7 +290,11 @@ class Emitter:
         choices: list[dict[str, Any]] = [{"Not": decidable, "Next": task}]
         for case_id, rule in [*cases, ("false", None)]:
             name = self.name(f"{node.id}.case.{case_id}")
-            record = {"o": {"result": case_id != "false", "selected_case_id": case_id}, "h": case_id, "n": 1}
+            record = {
+                "o": {"result": case_id != "false", "selected_case_id": case_id},
+                "h": case_id,
+                "n": 1,
+            }
             scope.states[name] = pass_result(record, f"$.{node_key(node.id)}", next_state)
             if rule is not None:
                 choices.append({**rule, "Next": name})
@@ -321,7 +348,9 @@ class Emitter:
             return node.type == "loop"
         return op == "collect" and bool(self._outer_writes(node.id))
 
-    def _event(self, op: str, package: str, node: Node | None, inputs: dict[str, Any]) -> dict[str, Any]:
+    def _event(
+        self, op: str, package: str, node: Node | None, inputs: dict[str, Any]
+    ) -> dict[str, Any]:
         event: dict[str, Any] = {
             "op": op,
             "app": self.app.name,
@@ -329,8 +358,11 @@ class Emitter:
             "id": node.id if node else "#run",
             "type": node.type if node else package,
             "title": node.title if node else "",
-            "node": json.dumps(_runtime_config(node.data) if node else {"type": package},
-                               ensure_ascii=False, sort_keys=True),
+            "node": json.dumps(
+                _runtime_config(node.data) if node else {"type": package},
+                ensure_ascii=False,
+                sort_keys=True,
+            ),
             "run.$": "$$.Execution.Name",
             "in": inputs,
         }
@@ -344,7 +376,9 @@ class Emitter:
             else:
                 event["ob"] = self.budget
             positions = [
-                f"$.{node_key(c)}.o.index" if self.app.nodes[c].type == "iteration" else f"$.{node_key(c)}.round"
+                f"$.{node_key(c)}.o.index"
+                if self.app.nodes[c].type == "iteration"
+                else f"$.{node_key(c)}.round"
                 for c in reversed(chain)
             ]
             if positions:
@@ -443,8 +477,20 @@ class Emitter:
 
 
 #: Canvas-only keys of a node's data that the node functions never read.
-_CANVAS_KEYS = {"selected", "desc", "isInIteration", "isInLoop", "iteration_id", "loop_id", "height",
-                "width", "position", "positionAbsolute", "sourcePosition", "targetPosition"}
+_CANVAS_KEYS = {
+    "selected",
+    "desc",
+    "isInIteration",
+    "isInLoop",
+    "iteration_id",
+    "loop_id",
+    "height",
+    "width",
+    "position",
+    "positionAbsolute",
+    "sourcePosition",
+    "targetPosition",
+}
 
 
 def _runtime_config(data: dict[str, Any]) -> dict[str, Any]:

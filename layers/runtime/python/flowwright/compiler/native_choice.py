@@ -20,9 +20,24 @@ __all__ = ["native_rules"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TEXT_TYPES = {"text-input", "paragraph", "select"}
-_TEXT_OPS = {"contains", "not contains", "start with", "end with", "is", "is not", "empty", "not empty"}
-_NUMBER_OPS = {"=": "NumericEquals", "≠": "NumericEquals", ">": "NumericGreaterThan",
-               "<": "NumericLessThan", "≥": "NumericGreaterThanEquals", "≤": "NumericLessThanEquals"}
+_TEXT_OPS = {
+    "contains",
+    "not contains",
+    "start with",
+    "end with",
+    "is",
+    "is not",
+    "empty",
+    "not empty",
+}
+_NUMBER_OPS = {
+    "=": "NumericEquals",
+    "≠": "NumericEquals",
+    ">": "NumericGreaterThan",
+    "<": "NumericLessThan",
+    "≥": "NumericGreaterThanEquals",
+    "≤": "NumericLessThanEquals",
+}
 
 
 def _escape(text: str) -> str:
@@ -53,13 +68,31 @@ def _text_rule(path: str, op: str, expected: str) -> dict[str, Any]:
     empty = {**var, "StringEquals": ""}
     null = {**var, "IsNull": True}
     if op == "contains":
-        return {"And": [{"Not": null}, {"Not": empty}, {**var, "StringMatches": f"*{_escape(expected)}*"}]}
+        return {
+            "And": [
+                {"Not": null},
+                {"Not": empty},
+                {**var, "StringMatches": f"*{_escape(expected)}*"},
+            ]
+        }
     if op == "not contains":
         return {"Or": [null, empty, {"Not": {**var, "StringMatches": f"*{_escape(expected)}*"}}]}
     if op == "start with":
-        return {"And": [{"Not": null}, {"Not": empty}, {**var, "StringMatches": f"{_escape(expected)}*"}]}
+        return {
+            "And": [
+                {"Not": null},
+                {"Not": empty},
+                {**var, "StringMatches": f"{_escape(expected)}*"},
+            ]
+        }
     if op == "end with":
-        return {"And": [{"Not": null}, {"Not": empty}, {**var, "StringMatches": f"*{_escape(expected)}"}]}
+        return {
+            "And": [
+                {"Not": null},
+                {"Not": empty},
+                {**var, "StringMatches": f"*{_escape(expected)}"},
+            ]
+        }
     if op == "is":
         return {"And": [{"Not": null}, {**var, "StringEquals": expected}]}
     if op == "is not":
@@ -85,8 +118,12 @@ def _rule(app: App, condition: Condition) -> tuple[dict[str, Any], dict[str, Any
     path, kind = found
     op = condition.comparison_operator
     decidable_type = "IsString" if kind == "text" else "IsNumeric"
-    decidable = {"And": [{"Variable": path, "IsPresent": True},
-                         {"Or": [{"Variable": path, "IsNull": True}, {"Variable": path, decidable_type: True}]}]}
+    decidable = {
+        "And": [
+            {"Variable": path, "IsPresent": True},
+            {"Or": [{"Variable": path, "IsNull": True}, {"Variable": path, decidable_type: True}]},
+        ]
+    }
     if kind == "text" and op in _TEXT_OPS:
         expected = condition.value if condition.value is not None else ""
         if not isinstance(expected, str) or "{{#" in expected:
@@ -106,7 +143,9 @@ def _rule(app: App, condition: Condition) -> tuple[dict[str, Any], dict[str, Any
     return None
 
 
-def native_rules(app: App, node: Node) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]] | None:
+def native_rules(
+    app: App, node: Node
+) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]] | None:
     """For an eligible if-else node: (all-decidable check, [(case id, rule)]), else ``None``."""
     config = node.config
     if not isinstance(config, IfElseConfig) or config.handles_errors or config.retry_config.enabled:
@@ -125,7 +164,11 @@ def native_rules(app: App, node: Node) -> tuple[dict[str, Any], list[tuple[str, 
                 return None
             checks.append(built[0])
             rules.append(built[1])
-        combined = rules[0] if len(rules) == 1 else {"And" if case.logical_operator == "and" else "Or": rules}
+        combined = (
+            rules[0]
+            if len(rules) == 1
+            else {"And" if case.logical_operator == "and" else "Or": rules}
+        )
         cases.append((case.case_id, combined))
     decidable = checks[0] if len(checks) == 1 else {"And": checks}
     return decidable, cases

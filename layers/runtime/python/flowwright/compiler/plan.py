@@ -87,7 +87,9 @@ def plan_app(app: App) -> Plan:
     return plan
 
 
-def _certain(app: App, entry: str | None, order: list[str], incoming: dict[str, list[Edge]]) -> set[str]:
+def _certain(
+    app: App, entry: str | None, order: list[str], incoming: dict[str, list[Edge]]
+) -> set[str]:
     """Nodes that always run once their region runs (they need no guard)."""
     certain: set[str] = set()
     for node_id in order:
@@ -97,7 +99,8 @@ def _certain(app: App, entry: str | None, order: list[str], incoming: dict[str, 
         for edge in incoming.get(node_id, []):
             source = app.nodes[edge.source]
             single_exit = (
-                source.config.branch_handles() is None and source.config.error_strategy != "fail-branch"
+                source.config.branch_handles() is None
+                and source.config.error_strategy != "fail-branch"
             )
             if edge.source in certain and single_exit and edge.source_handle == SOURCE:
                 certain.add(node_id)
@@ -105,7 +108,9 @@ def _certain(app: App, entry: str | None, order: list[str], incoming: dict[str, 
     return certain
 
 
-def _components(nodes: list[str], succ: dict[str, set[str]], pred: dict[str, set[str]]) -> list[list[str]]:
+def _components(
+    nodes: list[str], succ: dict[str, set[str]], pred: dict[str, set[str]]
+) -> list[list[str]]:
     index = {n: i for i, n in enumerate(nodes)}
     seen: set[str] = set()
     components: list[list[str]] = []
@@ -144,9 +149,11 @@ def _sequence(order: list[str], pairs: set[tuple[str, str]]) -> list[Step]:
         sources = [n for n in remaining if not pred[n]]
         if len(sources) == 1:
             steps.append(sources[0])
-            remaining = remaining[1:] if remaining[0] == sources[0] else [
-                n for n in remaining if n != sources[0]
-            ]
+            remaining = (
+                remaining[1:]
+                if remaining[0] == sources[0]
+                else [n for n in remaining if n != sources[0]]
+            )
             continue
         # Several sources joining later: run what each source alone reaches side by side,
         # then continue with the nodes reached from more than one source.

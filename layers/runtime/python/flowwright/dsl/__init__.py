@@ -3,4 +3,12 @@
 from flowwright.dsl.loader import load_app, load_app_text
 from flowwright.dsl.models import App, ConversationVariable, Edge, EnvVariable, Node
 
-__all__ = ["App", "ConversationVariable", "Edge", "EnvVariable", "Node", "load_app", "load_app_text"]
+__all__ = [
+    "App",
+    "ConversationVariable",
+    "Edge",
+    "EnvVariable",
+    "Node",
+    "load_app",
+    "load_app_text",
+]

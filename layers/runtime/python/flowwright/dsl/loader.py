@@ -57,7 +57,9 @@ def load_app_text(text: str, *, source: str | None = None, default_name: str = "
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise DslError([Issue("yaml_syntax", f"YAML syntax error{where}: {problem}")], source) from None
+        raise DslError(
+            [Issue("yaml_syntax", f"YAML syntax error{where}: {problem}")], source
+        ) from None
     except RecursionError:
         raise DslError([Issue("yaml_syntax", "YAML nesting is too deep")], source) from None
     return _Builder(doc, source, default_name).build()
@@ -97,7 +99,9 @@ class _Builder:
         if self.issues:
             raise self.abort()
         name, mode, description, version, graph, workflow = header
-        env = self._variables(workflow.get("environment_variables"), EnvVariable, "environment_variables")
+        env = self._variables(
+            workflow.get("environment_variables"), EnvVariable, "environment_variables"
+        )
         conv = self._variables(
             workflow.get("conversation_variables"), ConversationVariable, "conversation_variables"
         )
@@ -106,7 +110,9 @@ class _Builder:
         if self.issues:
             raise self.abort()
         if mode is None:
-            mode = "advanced-chat" if any(n.type == "answer" for n in nodes.values()) else "workflow"
+            mode = (
+                "advanced-chat" if any(n.type == "answer" for n in nodes.values()) else "workflow"
+            )
         features = workflow.get("features")
         app = App(
             name=name,
@@ -127,7 +133,9 @@ class _Builder:
         app.warnings.extend(warnings)
         return app
 
-    def _header(self, doc: dict[str, Any]) -> tuple[str, Any, str, str, dict[str, Any], dict[str, Any]]:
+    def _header(
+        self, doc: dict[str, Any]
+    ) -> tuple[str, Any, str, str, dict[str, Any], dict[str, Any]]:
         """App name, mode, description, DSL version, graph and workflow sections."""
         if "app" not in doc and "workflow" not in doc:
             nodes = doc.get("nodes")
@@ -148,7 +156,9 @@ class _Builder:
         raw_version = doc.get("version", "0.1.0")
         version = _parse_version(raw_version)
         if version is None:
-            self.fail("bad_version", f"version {raw_version!r} is not a version number", field="version")
+            self.fail(
+                "bad_version", f"version {raw_version!r} is not a version number", field="version"
+            )
         elif not (MIN_DSL_VERSION <= version <= MAX_DSL_VERSION):
             self.fail(
                 "unsupported_version",
@@ -157,7 +167,9 @@ class _Builder:
             )
         app = doc.get("app")
         if not isinstance(app, dict):
-            self.fail("missing_app_section", "'app' section is missing or not a mapping", field="app")
+            self.fail(
+                "missing_app_section", "'app' section is missing or not a mapping", field="app"
+            )
             app = {}
         mode = app.get("mode")
         if mode not in SUPPORTED_MODES:
@@ -174,11 +186,19 @@ class _Builder:
         description = description if isinstance(description, str) else ""
         workflow = doc.get("workflow")
         if not isinstance(workflow, dict):
-            self.fail("missing_workflow", "'workflow' section is missing or not a mapping", field="workflow")
+            self.fail(
+                "missing_workflow",
+                "'workflow' section is missing or not a mapping",
+                field="workflow",
+            )
             return name, mode, description, str(raw_version), {}, {}
         graph = workflow.get("graph")
         if not isinstance(graph, dict):
-            self.fail("missing_graph", "'workflow.graph' is missing or not a mapping", field="workflow.graph")
+            self.fail(
+                "missing_graph",
+                "'workflow.graph' is missing or not a mapping",
+                field="workflow.graph",
+            )
             graph = {}
         return name, mode, description, str(raw_version), graph, workflow
 
@@ -195,19 +215,29 @@ class _Builder:
             except ValidationError as exc:
                 for err in exc.errors():
                     loc = ".".join(str(p) for p in err["loc"])
-                    self.fail("bad_variable", err["msg"], field=f"workflow.{section}[{index}].{loc}".rstrip("."))
+                    self.fail(
+                        "bad_variable",
+                        err["msg"],
+                        field=f"workflow.{section}[{index}].{loc}".rstrip("."),
+                    )
         return found
 
     def _nodes(self, raw: Any) -> dict[str, Node]:
         nodes: dict[str, Node] = {}
         seen: set[str] = set()
         if not isinstance(raw, list):
-            self.fail("missing_nodes", "graph 'nodes' is missing or not a list", field="workflow.graph.nodes")
+            self.fail(
+                "missing_nodes",
+                "graph 'nodes' is missing or not a list",
+                field="workflow.graph.nodes",
+            )
             return nodes
         for index, item in enumerate(raw):
             where = f"nodes[{index}]"
             if not isinstance(item, dict):
-                self.fail("bad_node", f"expected a mapping, found {type(item).__name__}", field=where)
+                self.fail(
+                    "bad_node", f"expected a mapping, found {type(item).__name__}", field=where
+                )
                 continue
             if item.get("type") in _IGNORED_NODE_TYPES:
                 continue
@@ -218,13 +248,19 @@ class _Builder:
             node_id = str(raw_id)
             data = item.get("data")
             if not isinstance(data, dict):
-                self.fail("bad_node", "node has no 'data' mapping", node_id=node_id, field=f"{where}.data")
+                self.fail(
+                    "bad_node", "node has no 'data' mapping", node_id=node_id, field=f"{where}.data"
+                )
                 continue
             title = data.get("title")
             title = str(title) if title not in (None, "") else ""
             node_type = data.get("type")
             if node_id in seen:
-                self.fail("duplicate_node_id", f"node id {node_id!r} is used more than once", node_id=node_id)
+                self.fail(
+                    "duplicate_node_id",
+                    f"node id {node_id!r} is used more than once",
+                    node_id=node_id,
+                )
                 continue
             seen.add(node_id)
             if not isinstance(node_type, str) or not node_type:
@@ -283,7 +319,9 @@ class _Builder:
         for index, item in enumerate(raw):
             where = f"edges[{index}]"
             if not isinstance(item, dict):
-                self.fail("bad_edge", f"expected a mapping, found {type(item).__name__}", field=where)
+                self.fail(
+                    "bad_edge", f"expected a mapping, found {type(item).__name__}", field=where
+                )
                 continue
             source, target = item.get("source"), item.get("target")
             if not isinstance(source, (str, int)) or not isinstance(target, (str, int)):

@@ -72,10 +72,10 @@ def validate_app(app: App) -> tuple[list[Issue], list[str]]:
             problem = _check_selector(app, node, selector)
             if problem:
                 issues.append(_issue(problem[0], problem[1], node))
-        for target in node.config.writes():
-            problem = _check_write(app, node, target)
-            if problem:
-                issues.append(_issue("bad_assignment", problem, node))
+        for assigned in node.config.writes():
+            reason = _check_write(app, node, assigned)
+            if reason:
+                issues.append(_issue("bad_assignment", reason, node))
         if node.type == "iteration":
             _check_iteration_output(app, node, issues)
         if node.type == "answer" and app.mode == "workflow":
@@ -117,7 +117,9 @@ def validate_app(app: App) -> tuple[list[Issue], list[str]]:
             seen = reachable(entry.id, region_edges(app, region))
             for node_id in ids:
                 if node_id not in seen:
-                    warnings.append(f"node {nodes[node_id].label} is not connected to its start; it never runs")
+                    warnings.append(
+                        f"node {nodes[node_id].label} is not connected to its start; it never runs"
+                    )
 
     if app.mode == "workflow" and not any(n.type == "end" for n in nodes.values()):
         warnings.append("workflow has no End node; its outputs are empty")
@@ -133,15 +135,21 @@ def _check_structure(app: App, issues: list[Issue]) -> None:
         issues.append(_issue("no_start_node", "the graph has no Start node"))
     elif len(starts) > 1:
         ids = ", ".join(n.id for n in starts)
-        issues.append(_issue("multiple_start_nodes", f"the graph has {len(starts)} Start nodes ({ids})"))
+        issues.append(
+            _issue("multiple_start_nodes", f"the graph has {len(starts)} Start nodes ({ids})")
+        )
     for node in nodes.values():
         if node.type == "start" and node.parent_id is not None:
-            issues.append(_issue("misplaced_start", "a Start node cannot sit inside a container", node))
+            issues.append(
+                _issue("misplaced_start", "a Start node cannot sit inside a container", node)
+            )
         if node.parent_id is not None:
             parent = nodes.get(node.parent_id)
             if parent is None:
                 issues.append(
-                    _issue("unknown_container", f"inside unknown container {node.parent_id!r}", node)
+                    _issue(
+                        "unknown_container", f"inside unknown container {node.parent_id!r}", node
+                    )
                 )
             elif parent.type not in CONTAINER_TYPES:
                 issues.append(
@@ -151,7 +159,11 @@ def _check_structure(app: App, issues: list[Issue]) -> None:
                         node,
                     )
                 )
-        if node.type in CONTAINER_TYPES and app.children(node.id) and container_entry(app, node) is None:
+        if (
+            node.type in CONTAINER_TYPES
+            and app.children(node.id)
+            and container_entry(app, node) is None
+        ):
             issues.append(
                 _issue(
                     "no_container_start",
@@ -161,17 +173,19 @@ def _check_structure(app: App, issues: list[Issue]) -> None:
                 )
             )
         if node.type in ("iteration-start", "loop-start", "loop-end") and node.parent_id is None:
-            issues.append(_issue("misplaced_node", f"a {node.type} node must sit inside a container", node))
+            issues.append(
+                _issue("misplaced_node", f"a {node.type} node must sit inside a container", node)
+            )
     # Container nesting must not loop back on itself.
     for node in nodes.values():
         seen: set[str] = set()
-        parent = node.parent_id
-        while parent is not None and parent in nodes:
-            if parent in seen or parent == node.id:
+        ancestor = node.parent_id
+        while ancestor is not None and ancestor in nodes:
+            if ancestor in seen or ancestor == node.id:
                 issues.append(_issue("container_cycle", "containers enclose each other", node))
                 break
-            seen.add(parent)
-            parent = nodes[parent].parent_id
+            seen.add(ancestor)
+            ancestor = nodes[ancestor].parent_id
     for edge in app.edges:
         for end in (edge.source, edge.target):
             if end not in nodes:
@@ -231,7 +245,10 @@ def _check_selector(app: App, reader: Node, selector: Selector) -> tuple[str, st
         allowed = target.config.all_output_names()
     if allowed is not None and name not in allowed:
         choices = ", ".join(sorted(allowed)) or "none"
-        return ("unknown_variable", f"{shown}: {target.label} has no output {name!r} (it has: {choices})")
+        return (
+            "unknown_variable",
+            f"{shown}: {target.label} has no output {name!r} (it has: {choices})",
+        )
     return None
 
 
@@ -242,18 +259,26 @@ def _check_write(app: App, node: Node, target: Selector) -> str | None:
             return f"{shown}: no conversation variable named {target[1]!r}"
         return None
     container = app.nodes.get(target[0])
-    if container is not None and container.type == "loop" and container.id in app.container_chain(node.id):
+    if (
+        container is not None
+        and container.type == "loop"
+        and container.id in app.container_chain(node.id)
+    ):
         labels = {v.label for v in container.config.loop_variables}  # type: ignore[attr-defined]
         if target[1] not in labels:
             return f"{shown}: loop {container.label} has no loop variable {target[1]!r}"
         return None
-    return f"{shown}: only conversation variables and variables of an enclosing loop can be assigned"
+    return (
+        f"{shown}: only conversation variables and variables of an enclosing loop can be assigned"
+    )
 
 
 def _check_iteration_output(app: App, node: Node, issues: list[Issue]) -> None:
     selector = node.config.output_selector  # type: ignore[attr-defined]
     if len(selector) < 2:
-        issues.append(_issue("bad_node_config", "output_selector is empty", node, "data.output_selector"))
+        issues.append(
+            _issue("bad_node_config", "output_selector is empty", node, "data.output_selector")
+        )
         return
     target = app.nodes.get(selector[0])
     if target is None or node.id not in app.container_chain(target.id):

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from flowwright.models.model_map import LOCAL_CHAT_MODEL, ModelChoice, ModelMap
 
-__all__ = ["ChatReply", "ChatRequest", "LitellmGateway", "Mock", "ModelGateway", "ModelCallError"]
+__all__ = ["ChatReply", "ChatRequest", "LitellmGateway", "Mock", "ModelCallError", "ModelGateway"]
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -54,7 +54,9 @@ Mock = Callable[[ChatRequest], str | None]
 
 
 class ModelGateway(Protocol):
-    def chat(self, request: ChatRequest, on_chunk: Callable[[str], None] | None = None) -> ChatReply: ...
+    def chat(
+        self, request: ChatRequest, on_chunk: Callable[[str], None] | None = None
+    ) -> ChatReply: ...
 
 
 #: Parameters Dify stores in ``completion_params`` that litellm accepts under the same name.
@@ -87,12 +89,16 @@ class LitellmGateway:
             mock = lambda request: scripted  # noqa: E731
         return cls(ModelMap.from_env(), mock=mock)
 
-    def chat(self, request: ChatRequest, on_chunk: Callable[[str], None] | None = None) -> ChatReply:
+    def chat(
+        self, request: ChatRequest, on_chunk: Callable[[str], None] | None = None
+    ) -> ChatReply:
         import litellm
 
         scripted = self.mock(request) if self.mock is not None else None
         if scripted is not None:
-            choice = ModelChoice("openai/gpt-4o-mini", f"{request.provider}/{request.name}", "scripted reply")
+            choice = ModelChoice(
+                "openai/gpt-4o-mini", f"{request.provider}/{request.name}", "scripted reply"
+            )
         else:
             choice = self.model_map.resolve(request.provider, request.name)
         if choice.model == LOCAL_CHAT_MODEL:

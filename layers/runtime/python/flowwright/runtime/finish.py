@@ -43,7 +43,10 @@ def _result(outputs: dict[str, Any], records: dict[str, Any], ctx: NodeContext) 
     statuses, exceptions = summarize(records, ctx)
     if ctx.services is not None and ctx.services.blobs is not None:
         outputs = offload_values(
-            outputs, budget=RESULT_BUDGET, store=ctx.services.blobs, key_prefix=f"{ctx.run_id}/outputs"
+            outputs,
+            budget=RESULT_BUDGET,
+            store=ctx.services.blobs,
+            key_prefix=f"{ctx.run_id}/outputs",
         )
     return NodeResult(
         record={
@@ -76,7 +79,9 @@ def finish_chat(pool: VariablePool, ctx: NodeContext) -> NodeResult:
             parts.append(str(pool.resolve(record["a"])))
     answer = "".join(parts)
     if ctx.conversation_id and ctx.services is not None:
-        variables = {name: pool.resolve_deep(value) for name, value in pool.scope("#conversation").items()}
+        variables = {
+            name: pool.resolve_deep(value) for name, value in pool.scope("#conversation").items()
+        }
         store = ctx.services.conversations
         store.save_variables(ctx.app_id, ctx.conversation_id, variables)
         query = pool.value(("sys", "query"))
@@ -86,4 +91,3 @@ def finish_chat(pool: VariablePool, ctx: NodeContext) -> NodeResult:
             Message(query=str(query or ""), answer=answer, run_id=ctx.run_id),
         )
     return _result({"answer": answer}, records, ctx)
-

@@ -175,7 +175,9 @@ class LocalRuntime:
         digest = hashlib.sha256(definition.encode()).hexdigest()[:12]
         with self._lock:
             if digest not in self._machines:
-                name = "".join(c if c.isalnum() or c in "-_" else "-" for c in app.name)[:60] or "app"
+                name = (
+                    "".join(c if c.isalnum() or c in "-_" else "-" for c in app.name)[:60] or "app"
+                )
                 created = self.sfn.create_state_machine(
                     name=f"{name}-{digest}", definition=definition, roleArn=ROLE_ARN
                 )
@@ -215,7 +217,10 @@ class LocalRuntime:
         given = dict(inputs or {})
         if self.services.blobs is not None and json_size(given) > INPUT_BUDGET:
             given = offload_values(
-                given, budget=INPUT_BUDGET // 2, store=self.services.blobs, key_prefix=f"{run_id}/inputs"
+                given,
+                budget=INPUT_BUDGET // 2,
+                store=self.services.blobs,
+                key_prefix=f"{run_id}/inputs",
             )
         if on_event is not None and isinstance(self.services.events, InMemoryEventSink):
             self.services.events.subscribe(
@@ -223,7 +228,9 @@ class LocalRuntime:
             )
         started = time.perf_counter()
         execution = self.sfn.start_execution(
-            stateMachineArn=machine, name=run_id, input=json.dumps({"sys": sys_vars, "inputs": given})
+            stateMachineArn=machine,
+            name=run_id,
+            input=json.dumps({"sys": sys_vars, "inputs": given}),
         )["executionArn"]
         described = self._wait(execution, timeout_s)
         elapsed = (time.perf_counter() - started) * 1000
@@ -236,7 +243,9 @@ class LocalRuntime:
             if described["status"] != "RUNNING":
                 return dict(described)
             if time.monotonic() > deadline:
-                self.sfn.stop_execution(executionArn=execution_arn, error="Timeout", cause="run timed out")
+                self.sfn.stop_execution(
+                    executionArn=execution_arn, error="Timeout", cause="run timed out"
+                )
                 raise RunError(f"run did not finish within {timeout_s:.0f} s")
             time.sleep(delay)
             delay = min(delay * 1.5, 0.02)

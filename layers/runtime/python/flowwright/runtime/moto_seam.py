@@ -78,7 +78,9 @@ def _function_name(name_or_arn: str) -> str:
     return name_or_arn
 
 
-def _invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
+def _invoke(
+    self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
+) -> bytes:
     name = _function_name(function_name)
     with _lock:
         dispatcher = _dispatchers.get(name)
@@ -107,7 +109,7 @@ def install() -> None:
         from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
         from moto.stepfunctions.parser.backend import execution_worker
 
-        LambdaSimpleBackend.invoke = _invoke
+        setattr(LambdaSimpleBackend, "invoke", _invoke)  # noqa: B010
 
         original_client = lambda_eval_utils.boto_client_for
         clients: dict[tuple[str, str], Any] = {}
@@ -133,5 +135,5 @@ def install() -> None:
                     programs[definition] = parser.parse(definition)[0]
                 return programs[definition]
 
-        execution_worker.ExecutionWorker._get_evaluation_entrypoint = cached_program
+        setattr(execution_worker.ExecutionWorker, "_get_evaluation_entrypoint", cached_program)  # noqa: B010
         _installed = True

@@ -46,7 +46,11 @@ class AssignerConfig(NodeConfig):
     @classmethod
     def _v1_to_items(cls, data: Any) -> Any:
         # Version 1 assigns one variable from one input; express it as a v2 item.
-        if isinstance(data, dict) and data.get("assigned_variable_selector") and not data.get("items"):
+        if (
+            isinstance(data, dict)
+            and data.get("assigned_variable_selector")
+            and not data.get("items")
+        ):
             data = dict(data)
             mode = data.get("write_mode") or "over-write"
             data["items"] = [

@@ -99,4 +99,3 @@ def collect(config: NodeConfig, pool: VariablePool, ctx: NodeContext) -> NodeRes
         started_at=state.get("t0"),
         note=f"{failures} item(s) failed" if failures else None,
     )
-

@@ -6,7 +6,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from flowwright.nodes.base import NodeConfig, VariableRef, as_selector, refs_selectors, templates_selectors
+from flowwright.nodes.base import (
+    NodeConfig,
+    VariableRef,
+    as_selector,
+    refs_selectors,
+    templates_selectors,
+)
 from flowwright.variables import Selector
 
 

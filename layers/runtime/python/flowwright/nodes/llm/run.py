@@ -38,7 +38,9 @@ def _context(config: LLMConfig, pool: VariablePool) -> str:
 
 def _render(text: str, jinja: bool, config: LLMConfig, pool: VariablePool, context: str) -> str:
     if jinja:
-        variables = {v.variable: pool.value(v.value_selector) for v in config.prompt_config.jinja2_variables}
+        variables = {
+            v.variable: pool.value(v.value_selector) for v in config.prompt_config.jinja2_variables
+        }
         return render_jinja2(text, variables)
     return pool.render(text.replace(CONTEXT_PLACEHOLDER, context))
 
@@ -89,13 +91,19 @@ def build_messages(config: LLMConfig, pool: VariablePool, ctx: NodeContext) -> l
         user_p = prefix.user if prefix and prefix.user else "Human"
         bot_p = prefix.assistant if prefix and prefix.assistant else "Assistant"
         histories = "\n".join(f"{user_p}: {u}\n{bot_p}: {a}" for u, a in history)
-        text = text.replace("#histories#", histories) if "#histories#" in text else f"{histories}\n{text}"
+        text = (
+            text.replace("#histories#", histories)
+            if "#histories#" in text
+            else f"{histories}\n{text}"
+        )
         if query:
             text = text.replace("#sys.query#", query)
     return [{"role": "user", "content": text}]
 
 
-def _message_text(message: PromptMessage, config: LLMConfig, pool: VariablePool, context: str) -> str:
+def _message_text(
+    message: PromptMessage, config: LLMConfig, pool: VariablePool, context: str
+) -> str:
     if message.edition_type == "jinja2":
         return _render(message.jinja2_text or "", True, config, pool, context)
     return _render(message.text, False, config, pool, context)

@@ -26,11 +26,15 @@ def constant_value(var: LoopVariable) -> Any:
         try:
             value = json.loads(value) if value.strip() else _empty(kind)
         except ValueError:
-            raise NodeInputError(f"loop variable '{var.label}': {value!r} is not a valid {kind}") from None
+            raise NodeInputError(
+                f"loop variable '{var.label}': {value!r} is not a valid {kind}"
+            ) from None
     if value is None:
         return _empty(kind)
     if not _matches(kind, value):
-        raise NodeInputError(f"loop variable '{var.label}' must be of type {kind}, got {type(value).__name__}")
+        raise NodeInputError(
+            f"loop variable '{var.label}' must be of type {kind}, got {type(value).__name__}"
+        )
     return value
 
 
@@ -60,7 +64,9 @@ def init(config: LoopConfig, pool: VariablePool, ctx: NodeContext) -> NodeResult
             selector = as_selector(var.value)
             value = pool.get(selector) if selector else MISSING
             if value is MISSING or value is None:
-                raise NodeInputError(f"invalid value for loop variable '{var.label}': {var.value!r} not found")
+                raise NodeInputError(
+                    f"invalid value for loop variable '{var.label}': {var.value!r} not found"
+                )
             value = pool.resolve_deep(value)
         values[var.label] = value
         pool.set((ctx.node_id, var.label), value)

@@ -41,7 +41,9 @@ def coerce_input(var: StartVariable, value: Any) -> Any:
             except ValueError:
                 raise NodeInputError(f"input '{name}' must be a number, got {value!r}") from None
             value = int(number) if number.is_integer() and "." not in value else number
-        if not isinstance(value, (int, float)) or (isinstance(value, float) and not math.isfinite(value)):
+        if not isinstance(value, (int, float)) or (
+            isinstance(value, float) and not math.isfinite(value)
+        ):
             raise NodeInputError(f"input '{name}' must be a finite number")
         return value
     if var.type in ("checkbox", "boolean"):
