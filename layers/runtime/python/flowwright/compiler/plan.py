@@ -131,29 +131,39 @@ def _components(
 
 
 def _sequence(order: list[str], pairs: set[tuple[str, str]]) -> list[Step]:
-    """Decompose the nodes of ``order`` (a topological order) into steps."""
+    """Decompose the nodes of ``order`` (a topological order) into steps.
+
+    Linear in a chain: the region is only re-split into components after a node with
+    several successors leaves it (only such a node can have held two parts together).
+    """
+    members = set(order)
+    succ: dict[str, set[str]] = {n: set() for n in order}
+    pred: dict[str, set[str]] = {n: set() for n in order}
+    for a, b in pairs:
+        if a in members and b in members:
+            succ[a].add(b)
+            pred[b].add(a)
     steps: list[Step] = []
     remaining = list(order)
+    check_components = True
     while remaining:
-        members = set(remaining)
-        succ: dict[str, set[str]] = {n: set() for n in remaining}
-        pred: dict[str, set[str]] = {n: set() for n in remaining}
-        for a, b in pairs:
-            if a in members and b in members:
-                succ[a].add(b)
-                pred[b].add(a)
-        components = _components(remaining, succ, pred)
-        if len(components) > 1:
-            steps.append(_par([_sequence(c, pairs) for c in components]))
-            return steps
+        if check_components:
+            components = _components(remaining, succ, pred)
+            if len(components) > 1:
+                steps.append(_par([_sequence(c, pairs) for c in components]))
+                return steps
         sources = [n for n in remaining if not pred[n]]
         if len(sources) == 1:
-            steps.append(sources[0])
-            remaining = (
-                remaining[1:]
-                if remaining[0] == sources[0]
-                else [n for n in remaining if n != sources[0]]
-            )
+            source = sources[0]
+            steps.append(source)
+            if remaining[0] == source:
+                remaining.pop(0)
+            else:
+                remaining.remove(source)
+            check_components = len(succ[source]) > 1
+            for nxt in succ[source]:
+                pred[nxt].discard(source)
+            succ[source] = set()
             continue
         # Several sources joining later: run what each source alone reaches side by side,
         # then continue with the nodes reached from more than one source.
@@ -170,7 +180,13 @@ def _sequence(order: list[str], pairs: set[tuple[str, str]]) -> list[Step]:
                         stack.append(nxt)
         exclusive = [[n for n in remaining if owners[n] == {s}] for s in sources]
         steps.append(_par([_sequence(group, pairs) for group in exclusive]))
-        remaining = [n for n in remaining if len(owners[n]) > 1]
+        done = {n for group in exclusive for n in group}
+        remaining = [n for n in remaining if n not in done]
+        for node in done:
+            for nxt in succ[node]:
+                pred[nxt].discard(node)
+            succ[node] = set()
+        check_components = True
     return steps
 
 

@@ -20,6 +20,9 @@ from flowwright.nodes.registry import PLANNED_TYPES, kind_of
 
 __all__ = ["MAX_DSL_VERSION", "MIN_DSL_VERSION", "load_app", "load_app_text"]
 
+#: libyaml's loader when present (about 10x faster on large graphs), else the pure-Python one.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 MIN_DSL_VERSION = (0, 1, 0)
 MAX_DSL_VERSION = (0, 6, 0)
 SUPPORTED_MODES = ("workflow", "advanced-chat")
@@ -52,7 +55,7 @@ def load_app(path: str | Path) -> App:
 def load_app_text(text: str, *, source: str | None = None, default_name: str = "app") -> App:
     """Load and validate an app from YAML text."""
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
