@@ -143,7 +143,7 @@ class LitellmGateway:
             finish_reason=str(finish or "stop"),
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
-            cost=_cost(response) if scripted is None else 0.0,
+            cost=_cost(response) if scripted is None and choice.model != LOCAL_CHAT_MODEL else 0.0,
             note=choice.note,
         )
 
