@@ -24,7 +24,11 @@ MODEL_CALLING = {"llm"}
 
 
 def _wall(code: str) -> float:
-    env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"}
+    env = {
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "PATH": "/usr/bin:/bin",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT)
     return time.perf_counter() - t0
@@ -40,7 +44,9 @@ def _import_code(function: str, litellm: bool) -> str:
 
 def measure(repeat: int) -> dict[str, dict[str, float]]:
     rows: dict[str, dict[str, float]] = {}
-    variants = [(f, False) for f in FUNCTIONS] + [(f, True) for f in FUNCTIONS if f in MODEL_CALLING]
+    variants = [(f, False) for f in FUNCTIONS] + [
+        (f, True) for f in FUNCTIONS if f in MODEL_CALLING
+    ]
     for function, litellm in variants:
         baseline, samples = [], []
         _wall(_import_code(function, litellm))  # warm the file cache
@@ -51,7 +57,9 @@ def measure(repeat: int) -> dict[str, dict[str, float]]:
         rows[key] = {
             "python_pass_ms": round(statistics.median(baseline) * 1000, 1),
             "process_ms": round(statistics.median(samples) * 1000, 1),
-            "import_ms": round((statistics.median(samples) - statistics.median(baseline)) * 1000, 1),
+            "import_ms": round(
+                (statistics.median(samples) - statistics.median(baseline)) * 1000, 1
+            ),
         }
     return rows
 
@@ -63,7 +71,9 @@ def main() -> None:
     args = parser.parse_args()
     rows = measure(args.repeat)
     Path(args.out).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
-    print(f"{'function':<28}{'python -c pass':>16}{'process':>10}{'import':>10}  (ms, median of {args.repeat})")
+    print(
+        f"{'function':<28}{'python -c pass':>16}{'process':>10}{'import':>10}  (ms, median of {args.repeat})"
+    )
     for name, row in rows.items():
         print(f"{name:<28}{row['python_pass_ms']:>16}{row['process_ms']:>10}{row['import_ms']:>10}")
 

@@ -89,27 +89,43 @@ def measure_runs(repeat: int) -> dict[str, Any]:
         chain_ms = _time_runs(runtime, app(graphs.chain(CHAIN)), {"out": "a" + "!" * CHAIN}, repeat)
         chain1_ms = _time_runs(runtime, app(graphs.chain(1)), {"out": "a!"}, repeat)
         fanout_ms = _time_runs(
-            runtime, app(graphs.fanout(FANOUT)), {f"o{i}": "a!" for i in range(1, FANOUT + 1)}, repeat
+            runtime,
+            app(graphs.fanout(FANOUT)),
+            {f"o{i}": "a!" for i in range(1, FANOUT + 1)},
+            repeat,
         )
         iter_ms = _time_runs(runtime, app(graphs.iteration(ITEMS)), {"out": ["a!"] * ITEMS}, repeat)
         iter1_ms = _time_runs(runtime, app(graphs.iteration(1)), {"out": ["a!"]}, repeat)
     return {
-        "chain": {"n": CHAIN, "run_ms": chain_ms, "per_node_ms": round(chain_ms / CHAIN, 3),
-                  "marginal_per_node_ms": round((chain_ms - chain1_ms) / (CHAIN - 1), 3)},
+        "chain": {
+            "n": CHAIN,
+            "run_ms": chain_ms,
+            "per_node_ms": round(chain_ms / CHAIN, 3),
+            "marginal_per_node_ms": round((chain_ms - chain1_ms) / (CHAIN - 1), 3),
+        },
         "fanout": {"n": FANOUT, "run_ms": fanout_ms, "per_node_ms": round(fanout_ms / FANOUT, 3)},
-        "iteration": {"n": ITEMS, "run_ms": iter_ms, "per_item_ms": round(iter_ms / ITEMS, 3),
-                      "marginal_per_item_ms": round((iter_ms - iter1_ms) / (ITEMS - 1), 3)},
+        "iteration": {
+            "n": ITEMS,
+            "run_ms": iter_ms,
+            "per_item_ms": round(iter_ms / ITEMS, 3),
+            "marginal_per_item_ms": round((iter_ms - iter1_ms) / (ITEMS - 1), 3),
+        },
     }
 
 
 def _peer_python(explicit: str | None) -> str | None:
-    candidates = [explicit] if explicit else [str(ROOT.parent / ".peer-venv/bin/python"),
-                                              str(ROOT / ".peer-venv/bin/python")]
+    candidates = (
+        [explicit]
+        if explicit
+        else [str(ROOT.parent / ".peer-venv/bin/python"), str(ROOT / ".peer-venv/bin/python")]
+    )
     return next((c for c in candidates if c and Path(c).exists()), None)
 
 
 def _peer_bench(python: str, args: list[str]) -> tuple[str, str | None]:
-    done = subprocess.run([python, str(PEER), "bench", *args], capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(
+        [python, str(PEER), "bench", *args], capture_output=True, text=True, timeout=1800
+    )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["failed"])[-1]
         return done.stdout, last
@@ -132,8 +148,11 @@ def measure_dify(python: str | None, repeat: int) -> dict[str, Any] | None:
             if match and not (match.group(1) == "fanout" and match.group(2) == "2"):
                 graph_init, build, result, _, run, run_n = map(float, match.groups()[2:])
                 rows[f"{match.group(1)}-{match.group(2)}"] = {
-                    "graph_init_ms": graph_init, "build_ms": build, "result_ms": result,
-                    "run_ms": run, "run_per_n_ms": run_n,
+                    "graph_init_ms": graph_init,
+                    "build_ms": build,
+                    "result_ms": result,
+                    "run_ms": run,
+                    "run_per_n_ms": run_n,
                 }
     return rows
 

@@ -1,6 +1,6 @@
 """Run every benchmark and print the README tables.
 
-    make bench        (or .venv/bin/python bench/run_all.py)
+make bench        (or .venv/bin/python bench/run_all.py)
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ RESULTS = ROOT / "bench" / "results"
 
 def main() -> None:
     for script in ("engine.py", "cold_start.py"):
-        subprocess.run([sys.executable, str(ROOT / "bench" / script)], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, str(ROOT / "bench" / script)], check=True, stdout=subprocess.DEVNULL
+        )
     engine = json.loads((RESULTS / "engine.json").read_text())
     cold = json.loads((RESULTS / "cold_start.json").read_text())
     dify = engine.get("dify") or {}
@@ -25,18 +27,24 @@ def main() -> None:
     for n, row in engine["compile"].items():
         peer = dify.get(f"chain-{n}", {})
         peer_text = peer.get("error", f"{peer['graph_init_ms']} ms") if peer else "not measured"
-        print(f"| chain of {n} | {row['total_ms']} ms ({row['load_ms']} + {row['compile_ms']}) | {peer_text} |")
+        print(
+            f"| chain of {n} | {row['total_ms']} ms ({row['load_ms']} + {row['compile_ms']}) | {peer_text} |"
+        )
     runs = engine["runs"]
     print()
     print("| run | flowwright (moto) | Dify engine |")
     print("|---|---|---|")
-    pairs = [("chain", f"chain-{runs['chain']['n']}", "per_node_ms"),
-             ("fanout", f"fanout-{runs['fanout']['n']}", "per_node_ms"),
-             ("iteration", f"iter-{runs['iteration']['n']}", "per_item_ms")]
+    pairs = [
+        ("chain", f"chain-{runs['chain']['n']}", "per_node_ms"),
+        ("fanout", f"fanout-{runs['fanout']['n']}", "per_node_ms"),
+        ("iteration", f"iter-{runs['iteration']['n']}", "per_item_ms"),
+    ]
     for shape, peer_key, per in pairs:
         ours = runs[shape]
         peer = dify.get(peer_key)
-        peer_text = f"{peer['run_ms']} ms ({peer['run_per_n_ms']} per unit)" if peer else "not measured"
+        peer_text = (
+            f"{peer['run_ms']} ms ({peer['run_per_n_ms']} per unit)" if peer else "not measured"
+        )
         print(f"| {shape} {ours['n']} | {ours['run_ms']} ms ({ours[per]} per unit) | {peer_text} |")
     print()
     print("| function | cold import (ms over `python -c pass`) |")

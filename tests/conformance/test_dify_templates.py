@@ -10,8 +10,8 @@ import json
 from typing import Any
 
 import pytest
-
 from flowwright.dsl import load_app
+
 from tests.support import TEMPLATES
 
 pytestmark = pytest.mark.slow

@@ -85,6 +85,8 @@ class _Builder:
         self.source = source
         self.default_name = default_name
         self.issues: list[Issue] = []
+        self.failed_nodes: set[str] = set()
+        self.broken_start = False
 
     def fail(self, code: str, message: str, **where: Any) -> None:
         self.issues.append(Issue(code, message, **where))
@@ -111,6 +113,7 @@ class _Builder:
         nodes = self._nodes(graph.get("nodes"))
         edges = self._edges(graph.get("edges"))
         if self.issues:
+            self._graph_issues_despite(nodes, edges, mode)
             raise self.abort()
         if mode is None:
             mode = (
@@ -135,6 +138,39 @@ class _Builder:
             raise self.abort()
         app.warnings.extend(warnings)
         return app
+
+    def _graph_issues_despite(self, nodes: dict[str, Node], edges: list[Edge], mode: Any) -> None:
+        """Graph checks over the nodes that did load, so one report lists every problem.
+
+        Problems that only echo a node that failed to load (edges to it, reads of it, a
+        missing Start when the Start itself was broken) are left out.
+        """
+        broken = self.failed_nodes
+        kept = [e for e in edges if e.source not in broken and e.target not in broken]
+        app = App(
+            name=self.default_name,
+            mode=mode
+            or ("advanced-chat" if any(n.type == "answer" for n in nodes.values()) else "workflow"),
+            nodes=nodes,
+            edges=kept,
+        )
+        try:
+            issues, _ = validate_app(app)
+        except Exception:  # a graph this broken is already reported
+            return
+        for issue in issues:
+            if issue.code == "no_start_node" and self.broken_start:
+                continue
+            echoes_broken_start = (
+                issue.code == "no_container_start"
+                and issue.node_id in nodes
+                and getattr(nodes[issue.node_id].config, "start_node_id", None) in broken
+            )
+            if echoes_broken_start:
+                continue
+            if any(f"{{{{#{b}." in issue.message for b in broken):
+                continue
+            self.issues.append(issue)
 
     def _header(
         self, doc: dict[str, Any]
@@ -268,9 +304,11 @@ class _Builder:
             seen.add(node_id)
             if not isinstance(node_type, str) or not node_type:
                 self.fail("bad_node", "node has no 'data.type'", node_id=node_id, node_title=title)
+                self.failed_nodes.add(node_id)
                 continue
             kind = kind_of(node_type)
             if kind is None:
+                self.failed_nodes.add(node_id)
                 if node_type in PLANNED_TYPES:
                     self.fail(
                         "unsupported_node_type",
@@ -291,6 +329,8 @@ class _Builder:
             try:
                 config = kind.config.model_validate(data)
             except ValidationError as exc:
+                self.failed_nodes.add(node_id)
+                self.broken_start |= node_type == "start"
                 for err in exc.errors():
                     loc = ".".join(str(p) for p in err["loc"]) or None
                     self.fail(
