@@ -209,9 +209,7 @@ def test_undeclared_inputs_are_not_outputs() -> None:
 def test_offloaded_input_is_resolved_before_checks() -> None:
     store = InMemoryBlobStore()
     uri = store.put_json("k", "7")
-    result = start(
-        [var("n", "number")], {"n": {REF_KEY: uri, "bytes": 3}}, resolve=Resolver(store)
-    )
+    result = start([var("n", "number")], {"n": {REF_KEY: uri, "bytes": 3}}, resolve=Resolver(store))
     assert result.outputs == {"n": 7}
 
 

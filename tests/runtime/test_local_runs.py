@@ -292,3 +292,32 @@ def test_without_offloading_the_interpreter_refuses_the_megabyte(
         result = bare.run(app_from_yaml(MEGABYTE_APP), {"n": 1024 * 1024})
     assert result.status == "failed"
     assert "States.DataLimitExceeded" in (result.error or "")
+
+
+def test_secret_environment_variables_never_reach_the_definition(
+    runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flowwright.dsl import load_app_text
+
+    text = """
+app: {name: secrets, mode: workflow}
+kind: app
+version: 0.3.1
+workflow:
+  environment_variables:
+    - {name: API_KEY, value_type: secret, value: ""}
+    - {name: REGION, value_type: string, value: eu-west-1}
+  graph:
+    nodes:
+      - id: start
+        data: {type: start, variables: []}
+      - id: end
+        data: {type: end, outputs: [{variable: k, value_selector: [env, API_KEY]}, {variable: r, value_selector: [env, REGION]}]}
+    edges:
+      - {source: start, target: end}
+"""
+    app = load_app_text(text)
+    monkeypatch.setenv("FLOWWRIGHT_ENV_API_KEY", "s3cr3t")
+    assert "s3cr3t" not in json.dumps(runtime.definition(app))
+    result = runtime.run(app, {})
+    assert result.outputs == {"k": "s3cr3t", "r": "eu-west-1"}

@@ -16,6 +16,7 @@ A failure raises; its class name is the error name Step Functions sees (Retry/Ca
 from __future__ import annotations
 
 import json
+import os
 import time
 from functools import lru_cache
 from typing import Any
@@ -30,7 +31,7 @@ from flowwright.runtime.values import Resolver, json_size, offload_values
 from flowwright.variables import VariablePool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-__all__ = ["NodeEventIn", "handle_node_event", "parse_config"]
+__all__ = ["NodeEventIn", "handle_node_event", "parse_config", "secret_env"]
 
 
 class NodeEventIn(BaseModel):
@@ -64,7 +65,20 @@ def parse_config(node_type: str, raw: str) -> NodeConfig:
 
 
 def _pool(event: NodeEventIn, resolver: Resolver) -> VariablePool:
-    return VariablePool(event.inputs, resolve=resolver)
+    scopes = dict(event.inputs)
+    env = scopes.get("env")
+    if isinstance(env, dict):
+        scopes["env"] = {k: secret_env(k) if v is None else v for k, v in env.items()}
+    return VariablePool(scopes, resolve=resolver)
+
+
+def secret_env(name: str) -> str | None:
+    """A secret environment variable's value: never in the ASL, read where the node runs.
+
+    Locally and in Lambda it is ``FLOWWRIGHT_ENV_<NAME>`` (the stacks fill it from Secrets
+    Manager); an unset secret reads as null.
+    """
+    return os.environ.get(f"FLOWWRIGHT_ENV_{name}")
 
 
 def handle_node_event(raw_event: dict[str, Any], services: Services) -> dict[str, Any]:
