@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from flowwright.runtime.local import LocalRuntime
+
 from tests.support import app_from_yaml
 
 pytestmark = pytest.mark.slow
