@@ -142,17 +142,16 @@ def serve(control):
                 continue
             message, fds, _, _ = socket.recv_fds(sock, 65536, 8)
             if not message:
-                for pid in running:
-                    kill(pid)
+                for running_pid in running:
+                    kill(running_pid)
                 os._exit(0)
             request = json.loads(message)
             if request["op"] == "kill":
                 if request["id"] in pids:
                     kill(pids[request["id"]])
                 continue
-            pid: int | None
             try:
-                pid = os.fork()
+                pid: int | None = os.fork()
             except OSError:
                 pid = None
             if pid == 0:
