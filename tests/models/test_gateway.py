@@ -136,9 +136,16 @@ def test_parse_mock_json_object_without_default_returns_none() -> None:
     assert mock(request("other")) is None
 
 
-def test_parse_mock_json_scalar_is_text() -> None:
+def test_parse_mock_json_number_is_text() -> None:
     assert parse_mock("42")(request()) == "42"
-    assert parse_mock('"quoted"')(request()) == "quoted"
+
+
+@pytest.mark.parametrize("spec", ['["a", "b"]', "true", "null"])
+def test_parse_mock_plain_text_that_is_json_is_kept_verbatim(spec: str) -> None:
+    # GIVEN reply text (README: "a text, or {node_id: text}") that also parses as JSON
+    # WHEN it is used as the scripted reply
+    # THEN the model "replies" exactly that text
+    assert parse_mock(spec)(request()) == spec
 
 
 def test_gateway_uses_parse_mock_per_node() -> None:

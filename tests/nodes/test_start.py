@@ -10,10 +10,10 @@ from flowwright.nodes.base import NodeContext, NodeResult
 from flowwright.nodes.start.config import StartConfig
 from flowwright.nodes.start.run import run
 from flowwright.runtime.addresses import conversation_key
+from flowwright.runtime.blobs import InMemoryBlobStore
 from flowwright.runtime.conversations import InMemoryConversationStore, Message
 from flowwright.runtime.services import Services
 from flowwright.runtime.values import REF_KEY, Resolver
-from flowwright.runtime.blobs import InMemoryBlobStore
 from flowwright.variables import VariablePool
 
 SYS = {"query": "hello", "user_id": "u1", "app_id": "a", "workflow_run_id": "r"}

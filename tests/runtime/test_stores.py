@@ -45,6 +45,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _table(resource: Any, name: str, hash_key: str, range_key: str) -> None:
+    # moto's state outlives this test's mock when a session-wide runtime holds one open.
+    if name in resource.meta.client.list_tables()["TableNames"]:
+        resource.Table(name).delete()
     resource.create_table(
         TableName=name,
         KeySchema=[
@@ -70,7 +73,11 @@ def dynamodb(aws: None) -> Any:
 @pytest.fixture
 def s3(aws: None) -> Any:
     client = boto3.client("s3", region_name=REGION)
-    client.create_bucket(Bucket=BUCKET)
+    if BUCKET in {b["Name"] for b in client.list_buckets().get("Buckets", [])}:
+        for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+            client.delete_object(Bucket=BUCKET, Key=item["Key"])
+    else:
+        client.create_bucket(Bucket=BUCKET)
     return client
 
 
@@ -187,11 +194,6 @@ def test_variables_do_not_appear_among_messages(conversations: Any) -> None:
     assert conversations.variables("app", "c1") == {"a": 1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DynamoDbConversationStore._pk joins app and conversation id with '#', so "
-    "('a#b', 'c') and ('a', 'b#c') share one partition",
-)
 def test_dynamodb_keys_do_not_collide_on_separator(dynamodb: Any) -> None:
     # GIVEN an app name containing '#' and another app whose conversation id contains '#'
     store = DynamoDbConversationStore(CONVERSATIONS_TABLE, resource=dynamodb)
@@ -229,7 +231,7 @@ def test_dynamodb_conversation_items_layout(dynamodb: Any) -> None:
     store.save_variables("app", "c1", {"x": 1.5})
     store.append_message("app", "c1", _message(1))
     items = dynamodb.Table(CONVERSATIONS_TABLE).scan()["Items"]
-    assert {i["pk"] for i in items} == {"app#c1"}
+    assert {i["pk"] for i in items} == {"3:app#c1"}
     assert sorted(i["sk"].split("#")[0] for i in items) == ["msg", "vars"]
     [message] = [i for i in items if i["sk"].startswith("msg#")]
     assert isinstance(message["created_at"], Decimal)

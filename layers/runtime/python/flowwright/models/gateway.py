@@ -167,11 +167,13 @@ def script(replies: dict[str, str] | str) -> Mock:
 
 
 def parse_mock(spec: str) -> Mock:
-    """A mock from CLI text: a JSON object (per node id) or plain reply text."""
+    """A mock from CLI text: a JSON object (replies per node id) or a reply used as given."""
     try:
         loaded = json.loads(spec)
     except ValueError:
         return script(spec)
     if isinstance(loaded, dict):
-        return script({str(k): str(v) for k, v in loaded.items()})
-    return script(str(loaded))
+        return script(
+            {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in loaded.items()}
+        )
+    return script(spec)

@@ -150,7 +150,8 @@ class DynamoDbConversationStore:
 
     @staticmethod
     def _pk(app: str, conversation_id: str) -> str:
-        return f"{app}#{conversation_id}"
+        # The app name's length keeps ("a#", "b") and ("a", "#b") apart.
+        return f"{len(app)}:{app}#{conversation_id}"
 
     def variables(self, app: str, conversation_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(
