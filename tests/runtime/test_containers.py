@@ -255,3 +255,18 @@ edges:
     assert result.status == "partial-succeeded", result.error
     assert result.outputs == {"kind": "MemoryError"}
     assert result.exceptions_count == 1
+
+
+def test_a_failing_iteration_with_default_value(runtime: LocalRuntime) -> None:
+    text = ITERATION % {"mode": "terminated", "parallel": "false"}
+    text = text.replace(
+        "      start_node_id: it_start\n",
+        "      start_node_id: it_start\n      error_strategy: default-value\n"
+        '      default_value: [{key: output, type: "array[number]", value: [-1]}]\n',
+        1,
+    )
+    result = runtime.run(app_from_yaml(text), {"items": {"list": [1, 0]}})
+    assert result.status == "partial-succeeded", result.error
+    assert result.outputs == {"out": [-1]}
+    ok = runtime.run(app_from_yaml(text), {"items": {"list": [1, 2]}})
+    assert ok.status == "succeeded" and ok.outputs == {"out": [10, 5]}

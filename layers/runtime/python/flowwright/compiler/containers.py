@@ -37,6 +37,29 @@ def _wrap_for_errors(
     return name
 
 
+def _container_scope(
+    emitter: Emitter, node: Node, next_state: str, scope: Scope
+) -> tuple[Scope, str]:
+    """Where a container's states go and where they end.
+
+    A container with an error strategy is emitted inside a single-branch Parallel (see
+    :func:`_wrap_for_errors`), ending in a Pass that hands back what it wrote; any other
+    container goes straight into ``scope`` and continues at ``next_state``.
+    """
+    from flowwright.compiler.emit import Scope
+
+    if not node.config.handles_errors:
+        return scope, next_state
+    target = Scope(states={}, iteration=scope.iteration)
+    exit_state = emitter.name(f"{node.id}.done")
+    target.states[exit_state] = {
+        "Type": "Pass",
+        "Parameters": {f"{k}.$": f"$.{k}" for k in emitter.written_keys([node.id])} | {"par": None},
+        "End": True,
+    }
+    return target, exit_state
+
+
 def emit_iteration(emitter: Emitter, node: Node, next_state: str, scope: Scope) -> str:
     """``init`` Task -> Map over the items (child graph per item) -> ``collect`` Task."""
     from flowwright.compiler.emit import Scope
@@ -45,19 +68,7 @@ def emit_iteration(emitter: Emitter, node: Node, next_state: str, scope: Scope) 
     region = emitter.plan.regions[node.id]
     key = node_key(node.id)
     wrap = node.config.handles_errors
-    target = scope
-    if wrap:
-        target = Scope(states={}, iteration=scope.iteration)
-        exit_state = emitter.name(f"{node.id}.done")
-        target.states[exit_state] = {
-            "Type": "Pass",
-            "Parameters": {f"{k}.$": f"$.{k}" for k in emitter.written_keys([node.id])}
-            | {"par": None},
-            "End": True,
-        }
-        after = exit_state
-    else:
-        after = next_state
+    target, after = _container_scope(emitter, node, next_state, scope)
 
     collect = emitter.task(
         node,
@@ -145,25 +156,12 @@ def emit_iteration(emitter: Emitter, node: Node, next_state: str, scope: Scope) 
 
 def emit_loop(emitter: Emitter, node: Node, next_state: str, scope: Scope) -> str:
     """``init`` Task -> Choice(stop?) -> body -> ``check`` Task -> back to the Choice."""
-    from flowwright.compiler.emit import Scope
 
     config: Any = node.config
     region = emitter.plan.regions[node.id]
     key = node_key(node.id)
     wrap = node.config.handles_errors
-    target = scope
-    if wrap:
-        target = Scope(states={}, iteration=scope.iteration)
-        exit_state = emitter.name(f"{node.id}.done")
-        target.states[exit_state] = {
-            "Type": "Pass",
-            "Parameters": {f"{k}.$": f"$.{k}" for k in emitter.written_keys([node.id])}
-            | {"par": None},
-            "End": True,
-        }
-        after = exit_state
-    else:
-        after = next_state
+    target, after = _container_scope(emitter, node, next_state, scope)
 
     test = emitter.name(f"{node.id}.next")
     check_inputs = emitter.inputs(node)
