@@ -26,7 +26,12 @@ def main() -> None:
     print("|---|---|---|")
     for n, row in engine["compile"].items():
         peer = dify.get(f"chain-{n}", {})
-        peer_text = peer.get("error", f"{peer['graph_init_ms']} ms") if peer else "not measured"
+        if not peer:
+            peer_text = "not measured"
+        elif "error" in peer:
+            peer_text = f"fails: {peer['error'][-80:]}"
+        else:
+            peer_text = f"{peer['graph_init_ms']} ms"
         print(
             f"| chain of {n} | {row['total_ms']} ms ({row['load_ms']} + {row['compile_ms']}) | {peer_text} |"
         )

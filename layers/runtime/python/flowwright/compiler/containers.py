@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from flowwright.compiler.states import merge_deltas
@@ -80,7 +81,7 @@ def emit_iteration(emitter: Emitter, node: Node, next_state: str, scope: Scope) 
         catch_errors=False,
     )
 
-    # The item processor: seed the item, run the body, hand back what the collector needs.
+    # The item processor: run the body, hand back what the collector needs.
     item_states: dict[str, Any] = {}
     item_catch = None
     if config.error_handle_mode != "terminated":
@@ -109,30 +110,28 @@ def emit_iteration(emitter: Emitter, node: Node, next_state: str, scope: Scope) 
         "End": True,
     }
     body_entry = emitter.sequence(region, region.steps, item_end, inner)
-    seed = emitter.name(f"{node.id}.item")
-    item_states[seed] = {
-        "Type": "Pass",
-        "InputPath": "$.it",
-        "ResultPath": f"$.s.{key}",
-        "OutputPath": "$.s",
-        "Next": body_entry,
+    # Each item starts from only the keys its states read (plus its own item record), not
+    # a copy of the whole state: smaller states, and no Pass to seed the item.
+    selector: dict[str, Any] = {
+        f"{k}.$": f"$.{k}"
+        for k in sorted(_read_roots(item_states) - _created_inside(emitter, node.id))
+        if k != key
     }
+    selector[key] = {
+        "o": {"item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index"},
+        "h": "source",
+        "ob.$": f"$.{key}.ob",
+    }
+    selector["par"] = None
     map_name = emitter.name(f"{node.id}.map")
     map_state: dict[str, Any] = {
         "Type": "Map",
         "ItemsPath": f"$.{key}.items",
-        "ItemSelector": {
-            "s.$": "$",
-            "it": {
-                "o": {"item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index"},
-                "h": "source",
-                "ob.$": f"$.{key}.ob",
-            },
-        },
+        "ItemSelector": selector,
         "MaxConcurrency": max(1, int(config.parallel_nums)) if config.is_parallel else 1,
         "ItemProcessor": {
             "ProcessorConfig": {"Mode": "INLINE"},
-            "StartAt": seed,
+            "StartAt": body_entry,
             "States": item_states,
         },
         "ResultPath": f"$.{key}.results",
@@ -187,3 +186,39 @@ def emit_loop(emitter: Emitter, node: Node, next_state: str, scope: Scope) -> st
     if wrap:
         return _wrap_for_errors(emitter, node, init, target.states, next_state, scope)
     return init
+
+
+_ROOT = re.compile(r"(?<!\$)\$\.([A-Za-z0-9_]+)")
+
+
+def _read_roots(states: dict[str, Any]) -> set[str]:
+    """Top-level state keys that any JSONPath in ``states`` reads (nested states included)."""
+    roots: set[str] = set()
+
+    def walk(value: Any, key: str = "") -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str) and (key.endswith(".$") or key in _PATH_FIELDS):
+            roots.update(_ROOT.findall(value))
+
+    walk(states)
+    return roots
+
+
+_PATH_FIELDS = {"Variable", "InputPath", "ItemsPath"}
+
+
+def _created_inside(emitter: Emitter, iteration_id: str) -> set[str]:
+    """Keys an item creates before reading them: records of the nodes inside the iteration,
+    variables of loops inside it, scratch keys. (Conversation variables and variables of
+    enclosing loops are read before an assigner inside overwrites them, so they come in.)"""
+    app = emitter.app
+    inside = [n for n in app.nodes.values() if iteration_id in app.container_chain(n.id)]
+    keys = {node_key(n.id) for n in inside} | {"par", "fw_error", "s"}
+    for loop in (n for n in inside if n.type == "loop"):
+        keys |= {loop_var_key(loop.id, v.label) for v in getattr(loop.config, "loop_variables", [])}
+    return keys
