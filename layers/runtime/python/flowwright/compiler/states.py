@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["choice", "merge_writes", "pass_result", "record_of", "state_path"]
+__all__ = ["MAX_MERGE_ARGS", "choice", "merge_deltas", "merge_writes", "pass_result"]
 
 #: Intrinsic functions nest at most this deep in one field.
 MAX_MERGE_ARGS = 8
-
-
-def state_path(key: str) -> str:
-    return f"$.{key}"
-
-
-def record_of(key: str) -> str:
-    return f"$.{key}"
 
 
 def pass_result(result: Any, result_path: str, next_state: str) -> dict[str, Any]:

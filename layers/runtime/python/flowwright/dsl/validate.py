@@ -86,8 +86,6 @@ def validate_app(app: App) -> tuple[list[Issue], list[str]]:
                     node,
                 )
             )
-        if node.config.error_strategy == "default-value" and node.type in CONTAINER_TYPES:
-            pass
 
     regions: list[str | None] = [None, *[n.id for n in nodes.values() if n.type in CONTAINER_TYPES]]
     for region in regions:
