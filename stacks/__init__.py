@@ -1,0 +1,1 @@
+"""AWS CDK app for flowwright: data, node functions, one state machine per app, operations."""
