@@ -121,3 +121,13 @@ def test_from_env_unknown_profile(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLOWWRIGHT_MODEL_PROFILE", "CLOUD")
     with pytest.raises(ValueError, match="unknown model profile"):
         ModelMap.from_env()
+
+
+def test_inline_json_map_from_the_stacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FLOWWRIGHT_MODEL_MAP", raising=False)
+    monkeypatch.setenv("FLOWWRIGHT_MODEL_PROFILE", "cloud")
+    monkeypatch.setenv(
+        "FLOWWRIGHT_MODEL_MAP_JSON", '{"openai/gpt-4o": "bedrock/anthropic.claude-3-haiku"}'
+    )
+    choice = ModelMap.from_env().resolve("langgenius/openai/openai", "gpt-4o")
+    assert choice.model == "bedrock/anthropic.claude-3-haiku"

@@ -326,3 +326,30 @@ def test_run_output_check_failure() -> None:
     config = _config("def main():\n    return {'r': 1}\n", outputs={"r": {"type": "string"}})
     with pytest.raises(CodeOutputError, match="output 'r' must be a string, got int"):
         run(config, VariablePool({}), _ctx())
+
+
+def test_in_lambda_the_handler_hides_its_environment() -> None:
+    """Lambda runs handlers as an unprivileged user; a non-dumpable process's /proc files
+    (environ holds the function's AWS credentials) are then unreadable to the user code it
+    spawns. The sandbox's children also start from a clean environment."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import ctypes\n"
+        "from flowwright.nodes.code.sandbox import run_python\n"
+        'seen = run_python(\'import os\\ndef main():\\n    return {"k": os.environ.get("AWS_SECRET_ACCESS_KEY")}\', {})\n'
+        "libc = ctypes.CDLL(None)\n"
+        "print(seen['k'], libc.prctl(3, 0, 0, 0, 0))\n"  # PR_GET_DUMPABLE
+    )
+    env = dict(
+        os.environ,
+        FLOWWRIGHT_CODE_FORK_SERVER="0",
+        AWS_LAMBDA_FUNCTION_NAME="fn",
+        AWS_SECRET_ACCESS_KEY="top-secret",
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["None", "0"]

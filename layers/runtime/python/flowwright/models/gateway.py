@@ -82,7 +82,11 @@ class LitellmGateway:
 
     @classmethod
     def from_env(cls) -> LitellmGateway:
-        """Model map from the environment; ``FLOWWRIGHT_MOCK_LLM`` scripts every reply."""
+        """Model map and provider keys from the environment; ``FLOWWRIGHT_MOCK_LLM`` scripts
+        every reply."""
+        from flowwright.models.provider_keys import load_provider_keys
+
+        load_provider_keys()
         scripted = os.environ.get("FLOWWRIGHT_MOCK_LLM")
         mock: Mock | None = None
         if scripted is not None:

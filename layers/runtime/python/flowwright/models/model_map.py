@@ -64,11 +64,15 @@ class ModelMap:
 
     @classmethod
     def from_env(cls) -> ModelMap:
-        """``FLOWWRIGHT_MODEL_PROFILE`` (offline|cloud) and ``FLOWWRIGHT_MODEL_MAP`` (a JSON file)."""
+        """``FLOWWRIGHT_MODEL_PROFILE`` (offline|cloud), ``FLOWWRIGHT_MODEL_MAP`` (a JSON file)
+        and ``FLOWWRIGHT_MODEL_MAP_JSON`` (JSON text)."""
         overrides: dict[str, str] = {}
         path = os.environ.get("FLOWWRIGHT_MODEL_MAP")
         if path:
             overrides = json.loads(Path(path).read_text(encoding="utf-8"))
+        inline = os.environ.get("FLOWWRIGHT_MODEL_MAP_JSON")  # set by the stacks from cdk.json
+        if inline:
+            overrides.update(json.loads(inline))
         return cls(os.environ.get("FLOWWRIGHT_MODEL_PROFILE", "offline"), overrides)
 
     def resolve(self, provider: str, name: str) -> ModelChoice:

@@ -269,6 +269,29 @@ def _via_subprocess(payload: bytes, limits: list[int], deadline: float) -> _Outc
     return pump, proc.returncode, not finished
 
 
+_PR_SET_DUMPABLE = 4
+_hidden = False
+
+
+def _hide_own_environment() -> None:
+    """In Lambda, make this process non-dumpable: its /proc files (environ holds the
+    function's AWS credentials) become unreadable to the user code it spawns, which runs as
+    the same user. Children start from a clean environment either way."""
+    global _hidden
+    if (
+        _hidden
+        or not os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        or not sys.platform.startswith("linux")
+    ):
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE) failed")
+    _hidden = True
+
+
 def run_python(
     code: str, inputs: dict[str, Any], *, timeout_s: float = 10.0, memory_mb: int = 256
 ) -> dict[str, Any]:
@@ -279,6 +302,7 @@ def run_python(
     """
     if timeout_s <= 0 or memory_mb <= 0:
         raise ValueError("timeout_s and memory_mb must be positive")
+    _hide_own_environment()
     try:
         payload = json.dumps({"code": code, "inputs": inputs}, allow_nan=False).encode()
     except (TypeError, ValueError):
