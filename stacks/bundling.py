@@ -60,6 +60,6 @@ class PipLayerBundling:
     def __init__(self, requirements: Sequence[str]) -> None:
         self.requirements = list(requirements)
 
-    def try_bundle(self, output_dir: str, **options: Any) -> bool:
+    def try_bundle(self, output_dir: str, options: Any = None, **kwargs: Any) -> bool:
         build_layer(self.requirements, output_dir)
         return True

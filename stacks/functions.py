@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -114,6 +114,13 @@ class NodeFunctions(Construct):
                 else None,
             )
             self._grant(key, role, data, secret)
+            if key in MODEL_FUNCTIONS:
+                Validations.of(function).acknowledge(
+                    Acknowledgment(
+                        id="Annotation::@aws-cdk/aws-lambda:snapStartRequirePublish",
+                        reason="The live alias below publishes a version on every code change.",
+                    )
+                )
             self.functions[key] = function
             self.aliases[key] = lambda_.Alias(
                 self, f"{name}-live", alias_name="live", version=function.current_version
