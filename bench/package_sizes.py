@@ -9,7 +9,6 @@ are unchanged. Lambda's limit is 250 MiB for code and layers together.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -19,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from stacks.bundling import PYTHON_VERSION, build_layer  # noqa: E402
+from stacks.bundling import build_layer, layer_digest  # noqa: E402
 from stacks.layers import EXTRA_LAYERS  # noqa: E402
 from stacks.requirements import LAYERS  # noqa: E402
 
@@ -37,9 +36,7 @@ def built_layers(cache: Path = ROOT / ".flowwright" / "layers") -> dict[str, Pat
     """Every dependency layer, built (or reused) under ``cache``; plus the library layer."""
     layers: dict[str, Path] = {"runtime": ROOT / "layers" / "runtime"}
     for name, requirements in LAYERS.items():
-        digest = hashlib.sha256(json.dumps([PYTHON_VERSION, requirements]).encode()).hexdigest()[
-            :16
-        ]
+        digest = layer_digest(requirements)[:16]
         folder = cache / f"{name}-{digest}"
         if not (folder / ".complete").exists():
             shutil.rmtree(folder, ignore_errors=True)

@@ -3,6 +3,8 @@ Lambda platform (Python 3.14, arm64) straight into the layer folder."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -15,10 +17,15 @@ from aws_cdk import ILocalBundling
 
 from stacks.requirements import NEVER_SHIP
 
-__all__ = ["PYTHON_VERSION", "PipLayerBundling", "build_layer"]
+__all__ = ["PYTHON_VERSION", "PipLayerBundling", "build_layer", "layer_digest"]
 
 PYTHON_VERSION = "3.14"
 PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
+
+
+def layer_digest(requirements: Sequence[str]) -> str:
+    """Identifies a layer's build: it changes when its requirements or Python version do."""
+    return hashlib.sha256(json.dumps([PYTHON_VERSION, list(requirements)]).encode()).hexdigest()
 
 
 def build_layer(requirements: Sequence[str], output_dir: str | Path) -> Path:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from stacks.bundling import PYTHON_VERSION, PipLayerBundling
+from stacks.bundling import PYTHON_VERSION, PipLayerBundling, layer_digest
 from stacks.requirements import LAYERS
 
 __all__ = ["Layers"]
@@ -37,7 +35,7 @@ class Layers(Construct):
         )
         self.dependencies: dict[str, lambda_.LayerVersion] = {}
         for name, requirements in LAYERS.items():
-            digest = hashlib.sha256(json.dumps([PYTHON_VERSION, requirements]).encode()).hexdigest()
+            digest = layer_digest(requirements)
             self.dependencies[name] = lambda_.LayerVersion(
                 self,
                 name,

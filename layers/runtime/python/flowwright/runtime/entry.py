@@ -148,7 +148,7 @@ def handle_node_event(raw_event: dict[str, Any], services: Services) -> dict[str
                 status="retry" if retrying else "exception" if handled else "failed",
                 position=event.pos,
                 attempt=event.attempt,
-                elapsed_ms=_elapsed_ms(started, event, result=None),
+                elapsed_ms=_elapsed_ms(started, result=None),
                 error=str(error),
                 error_type=type(exc).__name__,
             )
@@ -171,7 +171,7 @@ def handle_node_event(raw_event: dict[str, Any], services: Services) -> dict[str
                 status="succeeded",
                 position=event.pos,
                 attempt=event.attempt,
-                elapsed_ms=_elapsed_ms(started, event, result=result),
+                elapsed_ms=_elapsed_ms(started, result=result),
                 tokens=usage.total_tokens if usage else None,
                 usage=usage.as_dict() if usage else None,
                 note=result.note,
@@ -200,7 +200,7 @@ def _sys(event: NodeEventIn, name: str) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def _elapsed_ms(started: float, event: NodeEventIn, result: NodeResult | None) -> float:
+def _elapsed_ms(started: float, result: NodeResult | None) -> float:
     if result is not None and result.started_at is not None:
         return round((time.time() - result.started_at) * 1000, 3)
     return round((time.perf_counter() - started) * 1000, 3)

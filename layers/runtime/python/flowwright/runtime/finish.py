@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flowwright.nodes.base import NodeContext, NodeResult
-from flowwright.runtime.addresses import SKIPPED
 from flowwright.runtime.conversations import Message
+from flowwright.runtime.records import answer_text, ran
 from flowwright.runtime.values import offload_values
 from flowwright.variables import VariablePool
 
@@ -21,7 +21,7 @@ def summarize(records: dict[str, Any], ctx: NodeContext) -> tuple[dict[str, str]
     statuses: dict[str, str] = {}
     caught = set()
     for node_id, record in records.items():
-        if not isinstance(record, dict) or record.get("h") == SKIPPED:
+        if not ran(record):
             statuses[node_id] = "skipped"
         elif record.get("x"):
             statuses[node_id] = "exception"
@@ -64,7 +64,7 @@ def finish_workflow(pool: VariablePool, ctx: NodeContext) -> NodeResult:
     outputs: dict[str, Any] = {}
     for end_id in pool.scope("#ends").get("order", []):
         record = records.get(end_id)
-        if isinstance(record, dict) and record.get("h") != SKIPPED:
+        if ran(record):
             outputs.update(record.get("o") or {})
     return _result(outputs, records, ctx)
 
@@ -72,12 +72,7 @@ def finish_workflow(pool: VariablePool, ctx: NodeContext) -> NodeResult:
 def finish_chat(pool: VariablePool, ctx: NodeContext) -> NodeResult:
     """The answer (every Answer that ran, in graph order); saves the conversation turn."""
     records = pool.scope("#records")
-    parts: list[str] = []
-    for node_id in pool.scope("#answers").get("order", []):
-        record = records.get(node_id)
-        if isinstance(record, dict) and record.get("h") != SKIPPED and record.get("a"):
-            parts.append(str(pool.resolve(record["a"])))
-    answer = "".join(parts)
+    answer = answer_text(records, pool.scope("#answers").get("order", []), pool.resolve)
     if ctx.conversation_id and ctx.services is not None:
         variables = {
             name: pool.resolve_deep(value) for name, value in pool.scope("#conversation").items()

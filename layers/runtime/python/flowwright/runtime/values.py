@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from flowwright.runtime.blobs import BlobStore
+from flowwright.variables.pool import resolve_deep
 
 __all__ = ["REF_KEY", "Resolver", "is_ref", "json_size", "offload_values"]
 
@@ -72,9 +73,4 @@ class Resolver:
 
     def deep(self, value: Any) -> Any:
         """Resolve references anywhere inside ``value``."""
-        value = self(value)
-        if isinstance(value, dict):
-            return {k: self.deep(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.deep(v) for v in value]
-        return value
+        return resolve_deep(value, self)

@@ -8,7 +8,7 @@ from typing import Any
 from flowwright.variables.selectors import Selector, parse_template
 from flowwright.variables.text import to_markdown, to_text
 
-__all__ = ["MISSING", "VariablePool"]
+__all__ = ["MISSING", "VariablePool", "resolve_deep"]
 
 
 class _Missing:
@@ -31,6 +31,16 @@ class _Missing:
 MISSING: Any = _Missing()
 
 Resolver = Callable[[Any], Any]
+
+
+def resolve_deep(value: Any, resolve: Resolver) -> Any:
+    """``value`` with ``resolve`` applied at every depth (references inside lists and objects)."""
+    value = resolve(value)
+    if isinstance(value, Mapping):
+        return {k: resolve_deep(v, resolve) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_deep(v, resolve) for v in value]
+    return value
 
 
 class VariablePool:
@@ -78,12 +88,7 @@ class VariablePool:
 
     def resolve_deep(self, value: Any) -> Any:
         """``value`` with offloaded references resolved at any depth."""
-        value = self._resolve(value)
-        if isinstance(value, Mapping):
-            return {k: self.resolve_deep(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.resolve_deep(v) for v in value]
-        return value
+        return resolve_deep(value, self._resolve)
 
     def set(self, selector: Selector | list[str], value: Any) -> None:
         """Store ``value`` at a two-part selector (used for writes within one node)."""

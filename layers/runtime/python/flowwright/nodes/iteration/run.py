@@ -8,7 +8,7 @@ from typing import Any
 from flowwright.errors import NodeInputError
 from flowwright.nodes.base import NodeConfig, NodeContext, NodeResult
 from flowwright.nodes.iteration.config import IterationConfig
-from flowwright.runtime.addresses import SKIPPED
+from flowwright.runtime.records import answer_text, ran
 from flowwright.runtime.values import json_size, offload_values
 from flowwright.variables import MISSING, VariablePool
 
@@ -78,23 +78,19 @@ def collect(config: NodeConfig, pool: VariablePool, ctx: NodeContext) -> NodeRes
             if config.error_handle_mode == "continue-on-error":
                 outputs.append(None)
             continue
-        record = result.get("r") or {}
+        record = result.get("r")
         value: Any = None
-        if record.get("h") != SKIPPED:
-            value = pool.resolve((record.get("o") or {}).get(selector[1]))
-            for key in selector[2:]:
-                value = pool.resolve(value)
-                value = value.get(key) if isinstance(value, dict) else None
-            value = pool.resolve_deep(value)
+        if ran(record):
+            item = VariablePool({selector[0]: record.get("o")}, resolve=pool.resolve)
+            value = pool.resolve_deep(item.value(selector))
         outputs.append(value)
-        for answer in (result.get("b") or {}).values():
-            if isinstance(answer, dict) and answer.get("h") != SKIPPED and answer.get("a"):
-                answers.append(str(pool.resolve(answer["a"])))
+        body = result.get("b") or {}
+        answers.append(answer_text(body, body, pool.resolve))
         writes.update(result.get("w") or {})
     extra: dict[str, Any] = {"w": writes} if writes else {}
     return NodeResult(
         outputs={"output": flatten(outputs, config.flatten_output)},
-        answer="".join(answers) if answers else None,
+        answer="".join(answers) or None,
         extra=extra,
         started_at=state.get("t0"),
         note=f"{failures} item(s) failed" if failures else None,

@@ -10,7 +10,7 @@ from flowwright.errors import NodeExecutionError, NodeInputError
 from flowwright.nodes.base import NodeConfig, NodeContext, NodeResult, as_selector
 from flowwright.nodes.if_else.conditions import evaluate_conditions
 from flowwright.nodes.loop.config import LoopConfig, LoopVariable
-from flowwright.runtime.addresses import SKIPPED
+from flowwright.runtime.records import answer_text, ran
 from flowwright.variables import MISSING, VariablePool
 
 __all__ = ["EVENTS", "check", "constant_value", "init"]
@@ -92,14 +92,8 @@ def check(config: NodeConfig, pool: VariablePool, ctx: NodeContext) -> NodeResul
     body = pool.scope("#body")
     round_no = int(state.get("round", 0)) + 1
     answer = str(pool.resolve(state.get("a") or ""))
-    for node_id in pool.scope("#answers").get("order", []):
-        record = body.get(node_id)
-        if isinstance(record, dict) and record.get("h") != SKIPPED and record.get("a"):
-            answer += str(pool.resolve(record["a"]))
-    broke = any(
-        isinstance(body.get(node_id), dict) and body[node_id].get("h") == "source"
-        for node_id in pool.scope("#breaks").get("order", [])
-    )
+    answer += answer_text(body, pool.scope("#answers").get("order", []), pool.resolve)
+    broke = any(ran(body.get(node_id)) for node_id in pool.scope("#breaks").get("order", []))
     stop = broke or round_no >= config.loop_count
     if not stop and config.break_conditions:
         stop = evaluate_conditions(config.break_conditions, config.logical_operator, pool)
