@@ -321,3 +321,19 @@ workflow:
     assert "s3cr3t" not in json.dumps(runtime.definition(app))
     result = runtime.run(app, {})
     assert result.outputs == {"k": "s3cr3t", "r": "eu-west-1"}
+
+
+def test_event_listeners_end_with_their_run(runtime: LocalRuntime) -> None:
+    from tests.support import load_fixture
+
+    assert runtime.services is not None
+    sink = runtime.services.events
+    seen: list[Any] = []
+    before = len(sink._listeners)
+    runtime.run(
+        load_fixture("simple_passthrough_workflow.yml"), {"query": "q"}, on_event=seen.append
+    )
+    assert {e.node_id for e in seen} >= {"1754154032319", "1754154034161"}
+    assert len(sink._listeners) == before
+    runtime.run(load_fixture("simple_passthrough_workflow.yml"), {"query": "q"})
+    assert len({e.run_id for e in seen}) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
@@ -63,9 +64,17 @@ class InMemoryEventSink:
         with self._lock:
             return list(self._events.get(run_id, []))
 
-    def subscribe(self, listener: Any) -> None:
+    def subscribe(self, listener: Any) -> Callable[[], None]:
+        """Call ``listener`` with every event from now on; returns the function that stops it."""
         with self._lock:
             self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
 
     def forget(self, run_id: str) -> None:
         with self._lock:

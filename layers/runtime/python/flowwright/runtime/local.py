@@ -222,17 +222,22 @@ class LocalRuntime:
                 store=self.services.blobs,
                 key_prefix=f"{run_id}/inputs",
             )
+        stop_listening = None
         if on_event is not None and isinstance(self.services.events, InMemoryEventSink):
-            self.services.events.subscribe(
+            stop_listening = self.services.events.subscribe(
                 lambda event: on_event(event) if event.run_id == run_id else None
             )
         started = time.perf_counter()
-        execution = self.sfn.start_execution(
-            stateMachineArn=machine,
-            name=run_id,
-            input=json.dumps({"sys": sys_vars, "inputs": given}),
-        )["executionArn"]
-        described = self._wait(execution, timeout_s)
+        try:
+            execution = self.sfn.start_execution(
+                stateMachineArn=machine,
+                name=run_id,
+                input=json.dumps({"sys": sys_vars, "inputs": given}),
+            )["executionArn"]
+            described = self._wait(execution, timeout_s)
+        finally:
+            if stop_listening is not None:
+                stop_listening()
         elapsed = (time.perf_counter() - started) * 1000
         return self._result(app, run_id, described, elapsed, conversation_id if chat else None)
 
