@@ -1,4 +1,4 @@
-"""Unzipped size of each node function as Lambda receives it: its code plus its layers.
+"""Unzipped size of each function as Lambda receives it: its code plus its layers.
 
     .venv/bin/python bench/package_sizes.py
 
@@ -48,10 +48,13 @@ def built_layers(cache: Path = ROOT / ".flowwright" / "layers") -> dict[str, Pat
 
 def function_sizes(layers: dict[str, Path]) -> dict[str, dict[str, float]]:
     sizes = {}
-    for handler in sorted((ROOT / "functions" / "nodes").glob("*/handler.py")):
-        key = handler.parent.name
+    folders = sorted((ROOT / "functions" / "nodes").glob("*/")) + sorted(
+        p for p in (ROOT / "functions").glob("*/") if p.name != "nodes"
+    )
+    for folder in folders:
+        key = folder.name
         parts = {
-            "code": tree_size(handler.parent),
+            "code": tree_size(folder),
             "runtime": tree_size(layers["runtime"]),
             "core": tree_size(layers["core"]),
         }

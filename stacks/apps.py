@@ -15,7 +15,8 @@ from flowwright.compiler import compile_app
 from flowwright.dsl import load_app
 
 from stacks.config import DeployConfig
-from stacks.functions import NodeFunctions, retention
+from stacks.functions import NodeFunctions
+from stacks.lambdas import retention
 from stacks.nag import acknowledge
 
 __all__ = ["AppMachines", "used_functions"]

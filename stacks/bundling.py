@@ -15,7 +15,7 @@ from typing import Any
 import jsii
 from aws_cdk import ILocalBundling
 
-from stacks.requirements import NEVER_SHIP
+from stacks.requirements import NEVER_SHIP, UNUSED
 
 __all__ = ["PYTHON_VERSION", "PipLayerBundling", "build_layer", "layer_digest"]
 
@@ -53,8 +53,13 @@ def build_layer(requirements: Sequence[str], output_dir: str | Path) -> Path:
     subprocess.run([*command, *requirements], check=True)
     for path in list(target.iterdir()):
         name = path.name.split("-")[0].lower()
-        if name in NEVER_SHIP or path.name == "bin":
+        if name in NEVER_SHIP or name in UNUSED or path.name == "bin":
             shutil.rmtree(path, ignore_errors=True)
+    protobuf = target / "google" / "protobuf"  # protobuf's package lives in a namespace
+    if protobuf.exists():
+        shutil.rmtree(protobuf)
+        if not any((target / "google").iterdir()):
+            (target / "google").rmdir()
     for cache in target.rglob("__pycache__"):
         shutil.rmtree(cache, ignore_errors=True)
     return target

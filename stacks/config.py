@@ -40,6 +40,24 @@ class DeployConfig(BaseModel):
     log_retention_days: int = Field(default=30, alias="logRetentionDays")
     payload_retention_days: int = Field(default=7, alias="payloadRetentionDays", ge=1)
     alarm_email: str | None = Field(default=None, alias="alarmEmail")
+    #: ``domain`` (managed OpenSearch domain) or ``serverless`` (OpenSearch Serverless collection).
+    search_mode: Literal["domain", "serverless"] = Field(default="domain", alias="searchMode")
+    search_instance_type: str = Field(default="t3.small.search", alias="searchInstanceType")
+    search_instance_count: int = Field(default=1, ge=1, alias="searchInstanceCount")
+    search_volume_gb: int = Field(default=10, ge=10, alias="searchVolumeGb")
+    #: litellm embedding model for knowledge bases created without one.
+    embedding_model: str = Field(
+        default="bedrock/amazon.titan-embed-text-v2:0", alias="embeddingModel"
+    )
+    #: Files larger than this end as documents in error (``too_large``).
+    max_document_mb: int = Field(default=50, ge=1, le=1024, alias="maxDocumentMb")
+    #: Deliveries of one S3 event before it moves to the dead-letter queue.
+    ingest_max_receive_count: int = Field(default=3, ge=1, alias="ingestMaxReceiveCount")
+    #: Stage-wide API Gateway throttling (requests per second, burst).
+    api_throttle_rate: float = Field(default=50, gt=0, alias="apiThrottleRate")
+    api_throttle_burst: int = Field(default=100, ge=1, alias="apiThrottleBurst")
+    #: Version of the Lambda Web Adapter layer (LambdaAdapterLayerArm64) the API runs under.
+    web_adapter_version: int = Field(default=25, ge=1, alias="webAdapterVersion")
 
     @field_validator("state_machine_types")
     @classmethod
@@ -50,7 +68,7 @@ class DeployConfig(BaseModel):
     def from_context(cls, node: Any) -> DeployConfig:
         """Read ``flowwright`` from cdk.json context; top-level ``-c key=value`` wins."""
         base = dict(node.try_get_context("flowwright") or {})
-        for key in ("stage", "appsDir", "defaultStateMachineType", "alarmEmail"):
+        for key in ("stage", "appsDir", "defaultStateMachineType", "alarmEmail", "searchMode"):
             override = node.try_get_context(key)
             if override is not None:
                 base[key] = override

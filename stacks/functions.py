@@ -5,30 +5,48 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 from flowwright.nodes.registry import FUNCTION_NAMES
 
 from stacks.config import DeployConfig
 from stacks.data import Data
+from stacks.lambdas import PYTHON_RUNTIME, FunctionSpec, make_function
 from stacks.layers import Layers
 from stacks.nag import acknowledge, arn_token
 
-__all__ = ["MODEL_FUNCTIONS", "PYTHON_RUNTIME", "NodeFunctions", "permissions_for"]
+__all__ = [
+    "MODEL_FUNCTIONS",
+    "PYTHON_RUNTIME",
+    "NodeFunctions",
+    "model_environment",
+    "permissions_for",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
-PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
 #: Functions that call models: they get litellm, the provider secret and SnapStart.
 MODEL_FUNCTIONS = frozenset({"llm"})
 #: Functions that end runs (read a run's events) or keep conversations.
 RUN_ENDERS = frozenset({"end", "answer"})
 CONVERSATION_USERS = frozenset({"start", "llm", "answer"})
+#: Functions that query knowledge bases (granted search by stacks/knowledge.py).
+SEARCH_READERS = frozenset({"knowledge_retrieval"})
 MEMORY_MB = {"llm": 1024, "code": 1024}
 TIMEOUT_S = {"llm": 300, "code": 60}
+
+
+def model_environment(config: DeployConfig, secret: secretsmanager.ISecret) -> dict[str, str]:
+    """Environment of a function that calls models: profile, provider-key secret, model map."""
+    environment = {
+        "FLOWWRIGHT_MODEL_PROFILE": config.model_profile,
+        "FLOWWRIGHT_PROVIDER_SECRET": secret.secret_name,
+    }
+    if config.model_map:
+        environment["FLOWWRIGHT_MODEL_MAP_JSON"] = json.dumps(config.model_map, sort_keys=True)
+    return environment
 
 
 def permissions_for(key: str) -> dict[str, list[str]]:
@@ -65,53 +83,29 @@ class NodeFunctions(Construct):
         secret = secretsmanager.Secret.from_secret_name_v2(
             self, "ProviderKeys", config.provider_secret_name
         )
+        self.secret = secret
         for key in FUNCTION_NAMES:
             name = key.replace("_", "-")
-            log_group = logs.LogGroup(
-                self,
-                f"{name}-logs",
-                retention=retention(config.log_retention_days),
-                removal_policy=RemovalPolicy.DESTROY,
-            )
-            role = iam.Role(
-                self,
-                f"{name}-role",
-                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                description=f"flowwright {config.stage}: {name} node function",
-            )
-            log_group.grant_write(role)
             environment = {
                 "FLOWWRIGHT_PAYLOAD_BUCKET": data.payloads.bucket_name,
                 "FLOWWRIGHT_EVENTS_TABLE": data.events.table_name,
                 "FLOWWRIGHT_CONVERSATIONS_TABLE": data.conversations.table_name,
-                "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-                "POWERTOOLS_SERVICE_NAME": f"flowwright-{name}",
             }
             if key in MODEL_FUNCTIONS:
-                environment["FLOWWRIGHT_MODEL_PROFILE"] = config.model_profile
-                environment["FLOWWRIGHT_PROVIDER_SECRET"] = secret.secret_name
-                if config.model_map:
-                    environment["FLOWWRIGHT_MODEL_MAP_JSON"] = json.dumps(
-                        config.model_map, sort_keys=True
-                    )
-            function = lambda_.Function(
+                environment.update(model_environment(config, secret))
+            function, role = make_function(
                 self,
-                name,
-                description=f"flowwright {config.stage}: {name} nodes",
-                runtime=PYTHON_RUNTIME,
-                architecture=lambda_.Architecture.ARM_64,
-                handler="handler.handler",
-                code=lambda_.Code.from_asset(str(ROOT / "functions" / "nodes" / key)),
-                layers=layers.for_function(key),
-                memory_size=MEMORY_MB.get(key, 256),
-                timeout=Duration.seconds(TIMEOUT_S.get(key, 30)),
-                tracing=lambda_.Tracing.ACTIVE,
-                log_group=log_group,
-                role=role,
-                environment=environment,
-                snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS
-                if key in MODEL_FUNCTIONS
-                else None,
+                FunctionSpec(
+                    name=name,
+                    code_dir=ROOT / "functions" / "nodes" / key,
+                    description=f"flowwright {config.stage}: {name} nodes",
+                    layers=layers.for_function(key),
+                    environment=environment,
+                    memory_mb=MEMORY_MB.get(key, 256),
+                    timeout_s=TIMEOUT_S.get(key, 30),
+                    snap_start=key in MODEL_FUNCTIONS,
+                ),
+                log_retention_days=config.log_retention_days,
             )
             self._grant(key, role, data, secret)
             if key in MODEL_FUNCTIONS:
@@ -133,6 +127,13 @@ class NodeFunctions(Construct):
                 evidence=["Resource::*", f"Resource::{arn_token(data.payloads, '/runs/*')}"],
             )
 
+    @property
+    def search_readers(self) -> list[iam.IRole]:
+        """Roles of node functions that query knowledge bases."""
+        return [
+            f.role for k, f in self.functions.items() if k in SEARCH_READERS and f.role is not None
+        ]
+
     def _grant(self, key: str, role: iam.Role, data: Data, secret: secretsmanager.ISecret) -> None:
         allowed = permissions_for(key)
         resources = {
@@ -144,30 +145,3 @@ class NodeFunctions(Construct):
         }
         for kind, actions in allowed.items():
             role.add_to_policy(iam.PolicyStatement(actions=actions, resources=resources[kind]))
-
-
-_RETENTION = [
-    (1, "ONE_DAY"),
-    (3, "THREE_DAYS"),
-    (5, "FIVE_DAYS"),
-    (7, "ONE_WEEK"),
-    (14, "TWO_WEEKS"),
-    (30, "ONE_MONTH"),
-    (60, "TWO_MONTHS"),
-    (90, "THREE_MONTHS"),
-    (120, "FOUR_MONTHS"),
-    (150, "FIVE_MONTHS"),
-    (180, "SIX_MONTHS"),
-    (365, "ONE_YEAR"),
-    (400, "THIRTEEN_MONTHS"),
-    (545, "EIGHTEEN_MONTHS"),
-    (731, "TWO_YEARS"),
-    (1096, "THREE_YEARS"),
-    (1827, "FIVE_YEARS"),
-]
-
-
-def retention(days: int) -> logs.RetentionDays:
-    """The shortest CloudWatch retention (it allows only some values) of at least ``days``."""
-    name = next((n for d, n in _RETENTION if d >= days), "FIVE_YEARS")
-    return logs.RetentionDays[name]

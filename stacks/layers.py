@@ -14,8 +14,14 @@ from stacks.requirements import LAYERS
 __all__ = ["Layers"]
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Which dependency layers each node function needs (all need ``core``).
-EXTRA_LAYERS = {"llm": ["models"]}
+#: Which dependency layers each function needs beyond ``core`` (node types and services).
+EXTRA_LAYERS = {
+    "llm": ["models"],
+    "knowledge_retrieval": ["models", "knowledge"],
+    "ingest": ["models", "knowledge"],
+    "search_setup": ["knowledge"],
+    "api": ["api"],
+}
 
 
 class Layers(Construct):
@@ -62,6 +68,6 @@ class Layers(Construct):
             )
 
     def for_function(self, key: str) -> list[lambda_.ILayerVersion]:
-        """The layers a node function's imports need, nothing more."""
+        """The layers a function's imports need (node type or service name), nothing more."""
         names = ["core", *EXTRA_LAYERS.get(key, [])]
         return [self.runtime, *(self.dependencies[n] for n in names)]

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.config import DeployConfig
-from stacks.functions import NodeFunctions
 
 __all__ = ["Operations"]
 
@@ -29,8 +31,10 @@ class Operations(Construct):
         *,
         config: DeployConfig,
         key: kms.IKey,
-        functions: NodeFunctions,
+        functions: dict[str, lambda_.IFunction],
         machines: dict[str, sfn.StateMachine],
+        dead_letters: sqs.IQueue,
+        rest_api: apigateway.RestApi,
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(
@@ -63,11 +67,30 @@ class Operations(Construct):
                     width=12,
                 )
             )
-        for key, function in functions.functions.items():
+        depth = dead_letters.metric_approximate_number_of_messages_visible(
+            period=FIVE_MINUTES, statistic="Maximum"
+        )
+        self._alarm("ingest-dead-letters", depth, "knowledge events failed repeatedly (DLQ)")
+        server_errors = rest_api.metric_server_error(period=FIVE_MINUTES, statistic="Sum")
+        self._alarm("api-5xx", server_errors, "Service API answered 5xx")
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="ingest dead letters", left=[depth], width=12),
+            cloudwatch.GraphWidget(
+                title="Service API",
+                left=[
+                    rest_api.metric_count(period=FIVE_MINUTES, statistic="Sum"),
+                    rest_api.metric_client_error(period=FIVE_MINUTES, statistic="Sum"),
+                    server_errors,
+                ],
+                right=[rest_api.metric_latency(period=FIVE_MINUTES, statistic="p95")],
+                width=12,
+            ),
+        )
+        for key, function in functions.items():
             errors = function.metric_errors(period=FIVE_MINUTES, statistic="Sum")
             throttles = function.metric_throttles(period=FIVE_MINUTES, statistic="Sum")
-            self._alarm(f"{key}-errors", errors, f"{key} node function errors")
-            self._alarm(f"{key}-throttles", throttles, f"{key} node function throttled")
+            self._alarm(f"{key}-errors", errors, f"{key} function errors")
+            self._alarm(f"{key}-throttles", throttles, f"{key} function throttled")
             dashboard.add_widgets(
                 cloudwatch.GraphWidget(
                     title=f"{key} function",

@@ -24,9 +24,8 @@ def resources(template: Any, kind: str) -> dict[str, dict[str, Any]]:
 def functions_by_key(template: Any) -> dict[str, tuple[str, dict[str, Any]]]:
     found = {}
     for logical_id, resource in resources(template, "AWS::Lambda::Function").items():
-        service = resource["Properties"]["Environment"]["Variables"].get(
-            "POWERTOOLS_SERVICE_NAME", ""
-        )
+        variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+        service = variables.get("POWERTOOLS_SERVICE_NAME", "")
         if service.startswith("flowwright-"):
             found[service.removeprefix("flowwright-").replace("-", "_")] = (
                 logical_id,
@@ -35,8 +34,12 @@ def functions_by_key(template: Any) -> dict[str, tuple[str, dict[str, Any]]]:
     return found
 
 
+def node_functions(template: Any) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {k: v for k, v in functions_by_key(template).items() if k in FUNCTION_NAMES}
+
+
 def test_one_function_per_node_function(template: Any) -> None:
-    functions = functions_by_key(template)
+    functions = node_functions(template)
     assert sorted(functions) == sorted(FUNCTION_NAMES)
     for key, (_, props) in functions.items():
         assert props["Runtime"] == "python3.14" and props["Architectures"] == ["arm64"]
@@ -209,7 +212,11 @@ def test_alarms_cover_runs_and_functions(template: Any) -> None:
         ("AWS/States", "ExecutionsTimedOut"),
         ("AWS/Lambda", "Errors"),
         ("AWS/Lambda", "Throttles"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("AWS/ApiGateway", "5XXError"),
     } <= metrics
-    assert len(alarms) == 2 * 2 + 2 * len(FUNCTION_NAMES)
+    # per app: failed + timed out; per function (nodes, ingest, api): errors + throttles;
+    # the ingest dead-letter queue and the API's 5xx answers
+    assert len(alarms) == 2 * 2 + 2 * (len(FUNCTION_NAMES) + 2) + 2
     assert all(a["AlarmActions"] for a in alarms)
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)

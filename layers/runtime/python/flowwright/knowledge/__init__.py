@@ -1,0 +1,1 @@
+"""Knowledge bases: extract -> clean -> chunk -> embed -> index, and retrieval."""
