@@ -60,8 +60,10 @@ def permissions_for(key: str) -> dict[str, list[str]]:
     }
     if key in CONVERSATION_USERS:
         allowed["conversations"] = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]
-    if key in MODEL_FUNCTIONS:
+    if key in MODEL_FUNCTIONS or key in SEARCH_READERS:
         allowed["secret"] = ["secretsmanager:GetSecretValue"]
+    if key in SEARCH_READERS:  # knowledge-base settings (embedding model, retrieval)
+        allowed["documents"] = ["dynamodb:GetItem", "dynamodb:Query"]
     return allowed
 
 
@@ -91,8 +93,10 @@ class NodeFunctions(Construct):
                 "FLOWWRIGHT_EVENTS_TABLE": data.events.table_name,
                 "FLOWWRIGHT_CONVERSATIONS_TABLE": data.conversations.table_name,
             }
-            if key in MODEL_FUNCTIONS:
+            if key in MODEL_FUNCTIONS or key in SEARCH_READERS:
                 environment.update(model_environment(config, secret))
+            if key in SEARCH_READERS:
+                environment["FLOWWRIGHT_DOCUMENTS_TABLE"] = data.documents.table_name
             function, role = make_function(
                 self,
                 FunctionSpec(
@@ -127,6 +131,12 @@ class NodeFunctions(Construct):
                 evidence=["Resource::*", f"Resource::{arn_token(data.payloads, '/runs/*')}"],
             )
 
+    def connect_search(self, endpoint: str, service: str) -> None:
+        """Tell the functions that query knowledge bases where the search engine is."""
+        for key in SEARCH_READERS:
+            self.functions[key].add_environment("FLOWWRIGHT_SEARCH_ENDPOINT", endpoint)
+            self.functions[key].add_environment("FLOWWRIGHT_SEARCH_SERVICE", service)
+
     @property
     def search_readers(self) -> list[iam.IRole]:
         """Roles of node functions that query knowledge bases."""
@@ -142,6 +152,7 @@ class NodeFunctions(Construct):
             "events": [data.events.table_arn],
             "conversations": [data.conversations.table_arn],
             "secret": [f"{secret.secret_arn}-??????"],
+            "documents": [data.documents.table_arn],
         }
         for kind, actions in allowed.items():
             role.add_to_policy(iam.PolicyStatement(actions=actions, resources=resources[kind]))

@@ -53,6 +53,7 @@ class FlowwrightStack(Stack):
             search_endpoint=self.knowledge.search.endpoint,
             search_service=self.knowledge.search.service,
         )
+        self.functions.connect_search(self.knowledge.search.endpoint, self.knowledge.search.service)
         readers = [self.api.role, *self.functions.search_readers]
         self.knowledge.finish(readers)
         self.operations = Operations(

@@ -304,7 +304,6 @@ CASES: list[tuple[str, dict[str, Any], str | None, dict[str, Any], dict[str, Any
 WAITING = {
     "chatflow_time_tool_static_output_workflow.yml": "tool node",
     "http_request_with_json_tool_workflow.yml": "http-request and tool nodes",
-    "knowledge_retrieval_v2_workflow.yml": "knowledge-retrieval-v2 node",
     "search_dify_from_2023_to_2025.yml": "tool node",
     "builder_restricted/http_default_output.yml": "http-request node",
     "builder_restricted/http_text.yml": "http-request node",

@@ -89,7 +89,7 @@ def test_search_domain_is_encrypted_and_iam_only(template: Any) -> None:
     assert principals and "*" not in json.dumps(principals)
     # the functions' roles are mapped to a knowledge-only role by the setup custom resource
     (setup,) = resources(template, "AWS::CloudFormation::CustomResource").values()
-    assert len(setup["Properties"]["ReaderRoles"]) == 1  # the API (no retrieval node yet)
+    assert len(setup["Properties"]["ReaderRoles"]) == 2  # the API and the retrieval node
     assert len(setup["Properties"]["WriterRoles"]) == 1
 
 
@@ -102,7 +102,9 @@ def test_serverless_collection_is_private_to_the_roles(serverless: Any) -> None:
         for p in resources(serverless, "AWS::OpenSearchServerless::SecurityPolicy").values()
     }
     # the policy is a JSON string joined with the data key's ARN
-    assert '"AWSOwnedKey": false' in json.dumps(policies["encryption"]["Policy"]).replace('\\"', '"')
+    assert '"AWSOwnedKey": false' in json.dumps(policies["encryption"]["Policy"]).replace(
+        '\\"', '"'
+    )
     (access,) = resources(serverless, "AWS::OpenSearchServerless::AccessPolicy").values()
     assert access["Properties"]["Type"] == "data"
     ingest = functions_by_key(serverless)["ingest"][1]

@@ -11,7 +11,8 @@ from flowwright.dsl import load_app
 from flowwright.nodes.registry import FUNCTION_NAMES
 
 from stacks.apps import used_functions
-from stacks.functions import MODEL_FUNCTIONS, permissions_for
+from stacks.functions import MODEL_FUNCTIONS, SEARCH_READERS, permissions_for
+from stacks.layers import EXTRA_LAYERS
 from tests.support import EXAMPLES
 
 pytestmark = pytest.mark.slow
@@ -47,7 +48,7 @@ def test_one_function_per_node_function(template: Any) -> None:
         assert props["Environment"]["Variables"]["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"
         assert ("SnapStart" in props) == (key in MODEL_FUNCTIONS)
         # runtime library + core dependencies, and litellm only where models are called
-        assert len(props["Layers"]) == (3 if key in MODEL_FUNCTIONS else 2)
+        assert len(props["Layers"]) == 2 + len(EXTRA_LAYERS.get(key, []))
     assert functions["llm"][1]["MemorySize"] == 1024 and functions["llm"][1]["Timeout"] == 300
     assert functions["llm"][1]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
 
@@ -80,8 +81,10 @@ def test_each_function_may_do_only_what_its_code_does(template: Any, key: str) -
     _, props = functions_by_key(template)[key]
     role = props["Role"]["Fn::GetAtt"][0]
     granted = sorted(a for s in _statements(template, role) for a in _actions(s))
+    search = ["es:ESHttpGet", "es:ESHttpPost"] if key in SEARCH_READERS else []
     expected = sorted(
         [a for actions in permissions_for(key).values() for a in actions]
+        + search
         + [
             "logs:CreateLogStream",
             "logs:PutLogEvents",

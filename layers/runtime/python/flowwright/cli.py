@@ -136,6 +136,67 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if result.status in ("succeeded", "partial-succeeded") else 1
 
 
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from flowwright.knowledge.local import LocalKnowledge
+    from flowwright.runtime.local import default_data_dir
+
+    def progress(done: int, total: int, _record: Any) -> None:
+        if sys.stderr.isatty() or args.progress:
+            width = 30
+            filled = int(width * done / max(total, 1))
+            bar = "#" * filled + "-" * (width - filled)
+            print(f"\r[{bar}] {done}/{total} files", end="", file=sys.stderr, flush=True)
+
+    try:
+        with LocalKnowledge(args.data_dir or default_data_dir()) as knowledge:
+            records = knowledge.add_files(args.kb, args.paths, progress=progress)
+    except (FileNotFoundError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    if sys.stderr.isatty() or args.progress:
+        print(file=sys.stderr)
+    failed = [r for r in records if r.status != "completed"]
+    if args.json:
+        print(
+            json.dumps([r.model_dump(mode="json") for r in records], ensure_ascii=False, indent=2)
+        )
+    else:
+        for record in records:
+            if record.status == "completed":
+                print(f"indexed  {record.name}: {record.chunk_count} chunks")
+            else:
+                print(f"{record.status:<8} {record.name}: [{record.error_code}] {record.error}")
+        print(
+            f"knowledge base {args.kb}: {len(records) - len(failed)} indexed, {len(failed)} in error"
+        )
+    return 1 if failed else 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from flowwright.knowledge.retrieve import KnowledgeBaseNotFound, search_kb
+    from flowwright.knowledge.services import local_knowledge_services
+    from flowwright.runtime.local import default_data_dir
+
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    services = local_knowledge_services(args.data_dir or default_data_dir())
+    try:
+        hits = search_kb(services, args.kb, args.query, mode=args.mode, top_k=args.top_k)
+    except KnowledgeBaseNotFound as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps([h.model_dump(mode="json") for h in hits], ensure_ascii=False, indent=2))
+        return 0
+    if not hits:
+        print("no results")
+    for rank, hit in enumerate(hits, start=1):
+        where = hit.metadata.get("name", hit.document_id)
+        if hit.page is not None:
+            where += f", page {hit.page}"
+        text = " ".join(hit.text.split())
+        print(f"{rank}. [{hit.score:.4f}] {where}")
+        print(f"   {text[:300]}{'...' if len(text) > 300 else ''}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flowwright", description="Run Dify-style LLM apps on AWS serverless (and locally)."
@@ -171,6 +232,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", help="local state folder (default: $FLOWWRIGHT_DATA_DIR or .flowwright)"
     )
     p.set_defaults(func=cmd_run)
+
+    data_dir_help = "local state folder (default: $FLOWWRIGHT_DATA_DIR or .flowwright)"
+    p = sub.add_parser(
+        "ingest", help="add files to a local knowledge base (S3 -> SQS -> ingest, in moto)"
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    p.add_argument("--kb", required=True, help="knowledge base id")
+    p.add_argument("--json", action="store_true", help="print the document records as JSON")
+    p.add_argument("--progress", action="store_true", help="show the progress bar when piped")
+    p.add_argument("--data-dir", help=data_dir_help)
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("search", help="search a local knowledge base")
+    p.add_argument("query")
+    p.add_argument("--kb", required=True, help="knowledge base id")
+    p.add_argument("--mode", choices=["hybrid", "semantic", "full_text"], help="default: the kb's")
+    p.add_argument("--top-k", type=int, default=None, help="results (default: the kb's, 4)")
+    p.add_argument("--json", action="store_true", help="print hits as JSON")
+    p.add_argument("--data-dir", help=data_dir_help)
+    p.set_defaults(func=cmd_search)
+
+    from flowwright.api.keys_cli import add_keys_parser
+
+    add_keys_parser(sub)
     return parser
 
 

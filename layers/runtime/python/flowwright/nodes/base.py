@@ -27,12 +27,18 @@ FAIL_BRANCH = "fail-branch"
 
 
 def as_selector(value: Any) -> Selector | None:
-    """A selector from a DSL value (list of strings), or ``None``."""
+    """A selector from a DSL value (list of strings), or ``None``.
+
+    Old exports (DSL 0.1.x) name system variables through the Start node, as
+    ``[<start id>, "sys.query"]``; that is ``("sys", "query")``.
+    """
     if (
         isinstance(value, (list, tuple))
         and len(value) >= 2
         and all(isinstance(p, str) for p in value)
     ):
+        if len(value) == 2 and value[1].startswith("sys.") and value[0] != "sys":
+            return ("sys", value[1][4:])
         return tuple(value)
     return None
 

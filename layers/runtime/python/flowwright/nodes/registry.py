@@ -19,6 +19,7 @@ from flowwright.nodes.code.config import CodeConfig
 from flowwright.nodes.end.config import EndConfig
 from flowwright.nodes.if_else.config import IfElseConfig
 from flowwright.nodes.iteration.config import IterationConfig, IterationStartConfig
+from flowwright.nodes.knowledge_retrieval.config import KnowledgeRetrievalConfig
 from flowwright.nodes.llm.config import LLMConfig
 from flowwright.nodes.loop.config import LoopConfig, LoopEndConfig, LoopStartConfig
 from flowwright.nodes.start.config import StartConfig
@@ -60,6 +61,8 @@ _KINDS = [
     NodeKind("variable-aggregator", VariableAggregatorConfig, "variable_aggregator"),
     NodeKind("variable-assigner", VariableAggregatorConfig, "variable_aggregator"),
     NodeKind("assigner", AssignerConfig, "assigner"),
+    NodeKind("knowledge-retrieval", KnowledgeRetrievalConfig, "knowledge_retrieval"),
+    NodeKind("knowledge-retrieval-v2", KnowledgeRetrievalConfig, "knowledge_retrieval"),
     NodeKind("iteration", IterationConfig, "iteration", "iteration"),
     NodeKind("iteration-start", IterationStartConfig, "iteration", "container-start"),
     NodeKind("loop", LoopConfig, "loop", "loop"),
@@ -77,8 +80,6 @@ PLANNED_TYPES = frozenset(
     {
         "http-request",
         "tool",
-        "knowledge-retrieval",
-        "knowledge-retrieval-v2",
         "question-classifier",
         "parameter-extractor",
         "document-extractor",

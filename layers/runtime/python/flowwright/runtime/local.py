@@ -18,6 +18,7 @@ from typing import Any
 from flowwright.compiler import Resources, compile_app
 from flowwright.dsl.models import App
 from flowwright.errors import RunError
+from flowwright.knowledge.services import local_knowledge_services
 from flowwright.nodes.registry import FUNCTION_NAMES
 from flowwright.runtime import moto_seam
 from flowwright.runtime.blobs import S3BlobStore
@@ -138,6 +139,7 @@ class LocalRuntime:
             events=InMemoryEventSink(),
             conversations=SqliteConversationStore(self.data_dir / "conversations.sqlite"),
             model_factory=self._model_factory,
+            knowledge_factory=lambda: local_knowledge_services(self.data_dir),
         )
         for key in FUNCTION_NAMES:
             moto_seam.register(self._function_name(key), self._dispatch)

@@ -30,7 +30,17 @@ class Services:
     conversations: ConversationStore = field(default_factory=InMemoryConversationStore)
     model_factory: Any = None
     secrets: dict[str, str] = field(default_factory=dict)
+    #: Builds the :class:`flowwright.knowledge.services.KnowledgeServices` on first use.
+    knowledge_factory: Any = None
     _models: Any = field(default=None, init=False, repr=False)
+    _knowledge: Any = field(default=None, init=False, repr=False)
+
+    @property
+    def knowledge(self) -> Any:
+        """Knowledge bases and their index, or None when this deployment has none."""
+        if self._knowledge is None and self.knowledge_factory is not None:
+            self._knowledge = self.knowledge_factory()
+        return self._knowledge
 
     @property
     def models(self) -> Any:
@@ -54,7 +64,13 @@ def services_from_env() -> Services:
     bucket = os.environ.get("FLOWWRIGHT_PAYLOAD_BUCKET")
     events_table = os.environ.get("FLOWWRIGHT_EVENTS_TABLE")
     conversations_table = os.environ.get("FLOWWRIGHT_CONVERSATIONS_TABLE")
+    knowledge_factory = None
+    if os.environ.get("FLOWWRIGHT_SEARCH_ENDPOINT"):
+        from flowwright.knowledge.services import knowledge_from_env
+
+        knowledge_factory = knowledge_from_env
     return Services(
+        knowledge_factory=knowledge_factory,
         blobs=S3BlobStore(bucket, prefix="runs/") if bucket else None,
         events=DynamoDbEventSink(events_table) if events_table else InMemoryEventSink(),
         conversations=(
