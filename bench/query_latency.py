@@ -9,13 +9,15 @@ mixed in, 100 chunks per document, per-document metadata, random unit 384-d vect
 runs the same queries (2-5 words, a quarter with Chinese words, random unit vectors) in
 each mode and reports p50/p95 latency of ``EmbeddedIndex.search`` after one warm-up query
 (whose time, the first load of the vector matrix, is reported as ``first_query_ms``).
-Writes bench/results/query_latency.json.
+Writes bench/results/query_latency.json, with the load average: latencies on a busy
+machine are not those of an idle one.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sqlite3
 import statistics
@@ -164,7 +166,8 @@ def main() -> None:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "numpy": np.__version__,
-        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "load_average_at_start": round(os.getloadavg()[0], 2),
         "dimension": DIMENSION,
         "queries": args.queries,
         "top_k": 4,
@@ -180,6 +183,7 @@ def main() -> None:
             report["sizes"][str(size)] = row
             index.close()
             print(f"built and measured {size} chunks", file=sys.stderr)
+    report["load_average_at_end"] = round(os.getloadavg()[0], 2)
     at_goal = report["sizes"].get("100000")
     if at_goal:
         report["goal_met"] = all(

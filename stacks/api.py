@@ -8,6 +8,8 @@ Gateway's ``STREAM`` transfer mode passes server-sent events through as they are
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 from aws_cdk import ArnFormat, CfnResource, Duration, RemovalPolicy, Stack
@@ -55,6 +57,17 @@ API_PERMISSIONS = {
 }
 
 
+def api_code(apps_dir: Path) -> Path:
+    """The API function's code: functions/api plus the app files it serves (in ``apps/``),
+    staged in a fresh folder (the asset hash follows the content)."""
+    staged = Path(tempfile.mkdtemp(prefix="flowwright-api-"))
+    shutil.copytree(ROOT / "functions" / "api", staged, dirs_exist_ok=True)
+    (staged / "apps").mkdir()
+    for path in sorted([*apps_dir.glob("*.yml"), *apps_dir.glob("*.yaml")]):
+        shutil.copy2(path, staged / "apps" / path.name)
+    return staged
+
+
 def _logical_id(construct: Construct) -> str:
     cfn = construct.node.default_child
     assert isinstance(cfn, CfnResource)
@@ -89,7 +102,7 @@ class Api(Construct):
             self,
             FunctionSpec(
                 name="api",
-                code_dir=ROOT / "functions" / "api",
+                code_dir=api_code(ROOT / config.apps_dir),
                 description=f"flowwright {config.stage}: Service API",
                 handler="run.sh",
                 layers=[*layers.for_function("api"), adapter],

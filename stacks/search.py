@@ -199,6 +199,7 @@ class Search(Construct):
                                     "aoss:CreateIndex",
                                     "aoss:DescribeIndex",
                                     "aoss:UpdateIndex",
+                                    "aoss:DeleteIndex",
                                     "aoss:ReadDocument",
                                     "aoss:WriteDocument",
                                 ],

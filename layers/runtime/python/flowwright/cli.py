@@ -197,6 +197,33 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dev(args: argparse.Namespace) -> int:
+    from flowwright.api.dev import serve
+
+    if args.profile:
+        os.environ["FLOWWRIGHT_MODEL_PROFILE"] = args.profile
+    factory = None
+    if args.mock_llm is not None:
+        from flowwright.models.gateway import LitellmGateway, parse_mock
+        from flowwright.models.model_map import ModelMap
+
+        mock = parse_mock(args.mock_llm)
+
+        def factory() -> LitellmGateway:
+            return LitellmGateway(ModelMap.from_env(), mock=mock)
+
+    try:
+        return serve(
+            args.apps_dir,
+            host=args.host,
+            port=args.port,
+            data_dir=args.data_dir,
+            model_factory=factory,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flowwright", description="Run Dify-style LLM apps on AWS serverless (and locally)."
@@ -252,6 +279,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print hits as JSON")
     p.add_argument("--data-dir", help=data_dir_help)
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("dev", help="serve every app in a folder with Dify's Service API")
+    p.add_argument("apps_dir", nargs="?", default="examples", metavar="APPS_DIR")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--mock-llm", metavar="TEXT|JSON", help="script model replies (as for run)")
+    p.add_argument(
+        "--profile", choices=["offline", "cloud"], help="model profile (default: offline)"
+    )
+    p.add_argument("--data-dir", help=data_dir_help)
+    p.set_defaults(func=cmd_dev)
 
     from flowwright.api.keys_cli import add_keys_parser
 

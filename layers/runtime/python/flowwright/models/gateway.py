@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -119,11 +120,14 @@ class LitellmGateway:
         if scripted is not None:
             kwargs["mock_response"] = scripted
         try:
-            if on_chunk is None:
+            if on_chunk is None or scripted is not None:
                 response = litellm.completion(**kwargs)
                 text = response.choices[0].message.content or ""
                 finish = response.choices[0].finish_reason or "stop"
                 usage = getattr(response, "usage", None)
+                if on_chunk is not None:  # a scripted reply streams word by word
+                    for piece in re.findall(r"\S+\s*|\s+", text):
+                        on_chunk(piece)
             else:
                 chunks = []
                 text = ""

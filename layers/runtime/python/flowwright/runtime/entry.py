@@ -25,7 +25,7 @@ from flowwright.errors import NodeConfigError, NodeExecutionError, NodeInputErro
 from flowwright.nodes.base import NodeConfig, NodeContext, NodeResult
 from flowwright.nodes.registry import kind_of, load_executor
 from flowwright.runtime.addresses import write_key
-from flowwright.runtime.events import NodeEvent
+from flowwright.runtime.events import ChunkBuffer, NodeEvent
 from flowwright.runtime.services import Services
 from flowwright.runtime.values import Resolver, json_size, offload_values
 from flowwright.variables import VariablePool
@@ -108,6 +108,21 @@ def handle_node_event(raw_event: dict[str, Any], services: Services) -> dict[str
         services=services,
     )
     title = event.title or config.title
+    chunks = ChunkBuffer(
+        services.events,
+        NodeEvent(
+            run_id=event.run,
+            event="text_chunk",
+            node_id=event.id,
+            node_type=event.type,
+            title=title,
+            status="running",
+            position=event.pos,
+            attempt=event.attempt,
+        ),
+        interval=float(getattr(services.events, "chunk_interval", 0.0)),
+    )
+    ctx.stream = chunks
     emits = getattr(module, "EVENTS", {}).get(event.op, ("started", "finished"))
     started = time.perf_counter()
     if "started" in emits:
@@ -124,7 +139,10 @@ def handle_node_event(raw_event: dict[str, Any], services: Services) -> dict[str
             )
         )
     try:
-        result: NodeResult = operation(config, _pool(event, resolver), ctx)
+        try:
+            result: NodeResult = operation(config, _pool(event, resolver), ctx)
+        finally:
+            chunks.flush()
     except Exception as exc:
         error = (
             exc

@@ -10,9 +10,9 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-__all__ = ["DynamoDbEventSink", "EventSink", "InMemoryEventSink", "NodeEvent"]
+__all__ = ["ChunkBuffer", "DynamoDbEventSink", "EventSink", "InMemoryEventSink", "NodeEvent"]
 
-EventName = Literal["node_started", "node_finished"]
+EventName = Literal["node_started", "node_finished", "text_chunk"]
 Status = Literal["running", "succeeded", "failed", "exception", "retry"]
 
 
@@ -35,6 +35,34 @@ class NodeEvent(BaseModel):
     error_type: str | None = None
     note: str | None = None
     outputs: dict[str, Any] | None = None
+    #: ``text_chunk`` only: generated text (an LLM node's ``text`` output, as it streams).
+    text: str | None = None
+
+
+class ChunkBuffer:
+    """Turns a model's token stream into ``text_chunk`` events: at most one event per
+    ``interval`` seconds (so a DynamoDB sink is not written once per token)."""
+
+    def __init__(self, sink: EventSink, template: NodeEvent, interval: float = 0.0) -> None:
+        self._sink = sink
+        self._template = template
+        self._interval = interval
+        self._pending: list[str] = []
+        self._last = 0.0
+
+    def __call__(self, text: str) -> None:
+        if not text:
+            return
+        self._pending.append(text)
+        now = time.monotonic()
+        if now - self._last >= self._interval:
+            self.flush()
+            self._last = now
+
+    def flush(self) -> None:
+        if self._pending:
+            text, self._pending = "".join(self._pending), []
+            self._sink.emit(self._template.model_copy(update={"text": text, "ts": time.time()}))
 
 
 class EventSink(Protocol):
@@ -103,6 +131,9 @@ def _from_dynamo(value: Any) -> Any:
 
 class DynamoDbEventSink:
     """Events in a DynamoDB table keyed by ``run_id`` (hash) and ``sk`` (time order)."""
+
+    #: Text chunks are batched this long (seconds) before one write.
+    chunk_interval = 0.1
 
     def __init__(self, table_name: str, *, resource: Any = None) -> None:
         if resource is None:

@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,6 @@ from typing import Any
 
 from flowwright.compiler import Resources, compile_app
 from flowwright.dsl.models import App
-from flowwright.errors import RunError
 from flowwright.knowledge.services import local_knowledge_services
 from flowwright.nodes.registry import FUNCTION_NAMES
 from flowwright.runtime import moto_seam
@@ -25,9 +23,9 @@ from flowwright.runtime.blobs import S3BlobStore
 from flowwright.runtime.conversations import SqliteConversationStore
 from flowwright.runtime.entry import handle_node_event
 from flowwright.runtime.events import InMemoryEventSink, NodeEvent
-from flowwright.runtime.result import NodeTrace, RunResult
+from flowwright.runtime.result import RunResult
+from flowwright.runtime.runner import StepFunctionsRunner
 from flowwright.runtime.services import Services
-from flowwright.runtime.values import Resolver, json_size, offload_values
 
 __all__ = ["LocalRuntime", "default_data_dir", "local_function_arn"]
 
@@ -35,9 +33,6 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 PAYLOAD_BUCKET = "flowwright-local-payloads"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/flowwright-local"
-#: Inputs larger than this are offloaded before the execution starts.
-INPUT_BUDGET = 64 * 1024
-_HIDDEN_TYPES = {"iteration-start", "loop-start"}
 
 
 def default_data_dir() -> Path:
@@ -113,6 +108,7 @@ class LocalRuntime:
         self._lock = threading.Lock()
         self.services: Services | None = None
         self.sfn: Any = None
+        self._runner: StepFunctionsRunner | None = None
         self._id = uuid.uuid4().hex[:8]
 
     # ----------------------------------------------------------------- lifecycle
@@ -149,6 +145,7 @@ class LocalRuntime:
             for key in FUNCTION_NAMES:
                 moto_seam.unregister(self._function_name(key))
             self._mock = None
+            self._runner = None
             self._machines.clear()
             _MOTO.release()
 
@@ -187,6 +184,16 @@ class LocalRuntime:
             return self._machines[digest]
 
     # ----------------------------------------------------------------- runs
+    @property
+    def runner(self) -> StepFunctionsRunner:
+        """Starts, follows and stops runs of deployed apps (the API uses it directly)."""
+        if self._runner is None:
+            if self._mock is None:
+                self.start()
+            assert self.services is not None
+            self._runner = StepFunctionsRunner(self.sfn, self.services, self.deploy)
+        return self._runner
+
     def run(
         self,
         app: App,
@@ -200,149 +207,13 @@ class LocalRuntime:
         on_event: Callable[[NodeEvent], None] | None = None,
     ) -> RunResult:
         """Run ``app`` once and wait for it; never raises for a failed run (see ``status``)."""
-        machine = self.deploy(app)
-        assert self.services is not None
-        run_id = uuid.uuid4().hex
-        chat = app.mode == "advanced-chat"
-        if chat and not conversation_id:
-            conversation_id = uuid.uuid4().hex
-        sys_vars = {
-            "query": query or "",
-            "files": files or [],
-            "user_id": user,
-            "app_id": app.name,
-            "workflow_id": hashlib.sha256(app.name.encode()).hexdigest()[:16],
-            "workflow_run_id": run_id,
-            "conversation_id": conversation_id if chat else None,
-            "dialogue_count": 0,
-        }
-        given = dict(inputs or {})
-        if self.services.blobs is not None and json_size(given) > INPUT_BUDGET:
-            given = offload_values(
-                given,
-                budget=INPUT_BUDGET // 2,
-                store=self.services.blobs,
-                key_prefix=f"{run_id}/inputs",
-            )
-        stop_listening = None
-        if on_event is not None and isinstance(self.services.events, InMemoryEventSink):
-            stop_listening = self.services.events.subscribe(
-                lambda event: on_event(event) if event.run_id == run_id else None
-            )
-        started = time.perf_counter()
-        try:
-            execution = self.sfn.start_execution(
-                stateMachineArn=machine,
-                name=run_id,
-                input=json.dumps({"sys": sys_vars, "inputs": given}),
-            )["executionArn"]
-            described = self._wait(execution, timeout_s)
-        finally:
-            if stop_listening is not None:
-                stop_listening()
-        elapsed = (time.perf_counter() - started) * 1000
-        return self._result(app, run_id, described, elapsed, conversation_id if chat else None)
-
-    def _wait(self, execution_arn: str, timeout_s: float) -> dict[str, Any]:
-        delay, deadline = 0.001, time.monotonic() + timeout_s
-        while True:
-            described = self.sfn.describe_execution(executionArn=execution_arn)
-            if described["status"] != "RUNNING":
-                return dict(described)
-            if time.monotonic() > deadline:
-                self.sfn.stop_execution(
-                    executionArn=execution_arn, error="Timeout", cause="run timed out"
-                )
-                raise RunError(f"run did not finish within {timeout_s:.0f} s")
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.02)
-
-    def _result(
-        self,
-        app: App,
-        run_id: str,
-        described: dict[str, Any],
-        elapsed_ms: float,
-        conversation_id: str | None,
-    ) -> RunResult:
-        assert self.services is not None
-        events = self.services.events.list_run(run_id)
-        status = described["status"]
-        summary: dict[str, Any] = {}
-        error = failed_node = None
-        if status == "SUCCEEDED":
-            summary = json.loads(described.get("output") or "{}")
-            outputs = Resolver(self.services.blobs).deep(summary.get("outputs") or {})
-            run_status = summary.get("status", "succeeded")
-        else:
-            outputs = {}
-            run_status = "stopped" if status == "ABORTED" else "failed"
-            error, failed_node = _failure(described, events)
-        nodes = _trace(app, events, summary.get("nodes") or {})
-        if isinstance(self.services.events, InMemoryEventSink):
-            self.services.events.forget(run_id)
-        return RunResult(
-            run_id=run_id,
-            app=app.name,
-            status=run_status,
-            outputs=outputs,
-            error=error,
-            failed_node=failed_node,
-            exceptions_count=int(summary.get("exceptions_count") or 0),
-            elapsed_ms=round(elapsed_ms, 3),
-            total_tokens=sum(n.tokens or 0 for n in nodes),
+        return self.runner.run(
+            app,
+            inputs,
+            query=query,
             conversation_id=conversation_id,
-            nodes=nodes,
+            user=user,
+            files=files,
+            timeout_s=timeout_s,
+            on_event=on_event,
         )
-
-
-def _failure(described: dict[str, Any], events: list[NodeEvent]) -> tuple[str, str | None]:
-    """The reason a run failed and the node that failed it."""
-    error_name = described.get("error") or "Failed"
-    cause = described.get("cause") or ""
-    try:
-        message = json.loads(cause).get("errorMessage") or cause
-    except (ValueError, AttributeError):
-        message = cause
-    failed = [e for e in events if e.event == "node_finished" and e.status == "failed"]
-    if failed:
-        last = failed[-1]
-        label = f"'{last.title}' ({last.node_id})" if last.title else f"({last.node_id})"
-        return f"node {label} failed: {last.error}", last.node_id
-    return f"{error_name}: {message}".strip(), None
-
-
-def _trace(app: App, events: list[NodeEvent], statuses: dict[str, str]) -> list[NodeTrace]:
-    rows: dict[tuple[str, str], NodeTrace] = {}
-    for event in events:
-        key = (event.node_id, json.dumps(event.position))
-        node = app.nodes.get(event.node_id)
-        if event.event == "node_started":
-            rows.setdefault(
-                key,
-                NodeTrace(
-                    id=event.node_id,
-                    type=event.node_type,
-                    title=event.title or (node.title if node else ""),
-                    status="running",
-                    position=event.position,
-                ),
-            )
-            continue
-        row = rows.setdefault(
-            key,
-            NodeTrace(id=event.node_id, type=event.node_type, title=event.title, status="running"),
-        )
-        row.status = event.status
-        row.elapsed_ms = event.elapsed_ms
-        row.tokens = event.tokens
-        row.error = event.error
-        row.note = event.note
-    traced = {row.id for row in rows.values()}
-    trace = list(rows.values())
-    for node_id, status in statuses.items():
-        node = app.nodes.get(node_id)
-        if node_id in traced or node is None or node.type in _HIDDEN_TYPES:
-            continue
-        trace.append(NodeTrace(id=node_id, type=node.type, title=node.title, status=status))
-    return trace
