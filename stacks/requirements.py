@@ -17,7 +17,7 @@ LAYERS: dict[str, list[str]] = {
         "opensearch-py==3.2.0",
         "python-dateutil>=2.8,<3",  # botocore (from the runtime) needs < 3
     ],
-    "api": ["fastapi==0.165.0", "uvicorn==0.54.0"],
+    "api": ["fastapi==0.165.0", "uvicorn==0.54.0", "python-multipart==0.0.20"],
 }
 
 #: Packages removed from every layer: the Lambda runtime provides them.

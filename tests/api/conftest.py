@@ -37,6 +37,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, models: Any) -> Iterator[Se
     data = tmp_path_factory.mktemp("server")
     with local_server_app(APPS, data, model_factory=models.factory) as (app, platform):
         keys = {name: platform.keys.create(name)[1] for name in platform.apps}
+        keys["dataset"] = platform.keys.create("*", scope="dataset")[1]
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]

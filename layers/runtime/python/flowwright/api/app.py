@@ -15,6 +15,7 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from flowwright.api.datasets import datasets_router
 from flowwright.api.errors import ApiError, install_error_handlers
 from flowwright.api.keys import ApiKey, authenticate
 from flowwright.api.records import RunRecord
@@ -85,6 +86,7 @@ def create_app(platform: Platform) -> FastAPI:
     install_error_handlers(api)
     api.state.platform = platform
     api.state.service = service
+    api.include_router(datasets_router())
 
     @api.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -12,6 +12,7 @@ from typing import Any, TextIO
 from flowwright.api.app import create_app
 from flowwright.api.local import load_apps, local_platform
 from flowwright.api.service import Platform
+from flowwright.knowledge.writer import BackgroundLocalWriter
 
 __all__ = ["local_server_app", "serve"]
 
@@ -33,7 +34,7 @@ def local_server_app(
         LocalKnowledge(data_dir) as knowledge,
     ):
         platform = local_platform(apps, runtime, knowledge=knowledge.services)
-        platform.knowledge_writer = knowledge
+        platform.knowledge_writer = BackgroundLocalWriter(knowledge)
         yield create_app(platform), platform
 
 
