@@ -149,3 +149,46 @@ def test_info_parameters_and_openapi(server: Any) -> None:
     form = params["user_input_form"]
     assert form[0]["text-input"]["variable"] == "q" and form[0]["text-input"]["required"] is True
     assert spec.status_code == 200 and "/v1/workflows/run" in spec.json()["paths"]
+
+
+def test_uploaded_file_reaches_a_code_node(server: Any) -> None:
+    with server.client("files") as http:
+        uploaded = http.post(
+            "/v1/files/upload",
+            files={"file": ("notes.txt", b"hello file", "text/plain")},
+            data={"user": "u1"},
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        file_id = uploaded.json()["id"]
+        assert uploaded.json()["size"] == 10 and uploaded.json()["extension"] == "txt"
+        reply = http.post(
+            "/v1/workflows/run",
+            json={
+                "inputs": {
+                    "doc": {
+                        "type": "document",
+                        "transfer_method": "local_file",
+                        "upload_file_id": file_id,
+                    }
+                },
+                "response_mode": "blocking",
+                "user": "u1",
+            },
+        ).json()
+        assert reply["data"]["status"] == "succeeded", reply
+        assert reply["data"]["outputs"] == {"name": "notes.txt", "size": 10}
+        other_user = http.post(
+            "/v1/workflows/run",
+            json={
+                "inputs": {"doc": {"transfer_method": "local_file", "upload_file_id": file_id}},
+                "response_mode": "blocking",
+                "user": "someone-else",
+            },
+        )
+        assert other_user.status_code == 400
+        refused = http.post(
+            "/v1/files/upload",
+            files={"file": ("x.exe", b"MZ", "application/octet-stream")},
+            data={"user": "u1"},
+        )
+        assert refused.status_code == 415

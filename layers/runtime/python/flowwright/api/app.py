@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +20,7 @@ from flowwright.api.errors import ApiError, install_error_handlers
 from flowwright.api.keys import ApiKey, authenticate
 from flowwright.api.records import RunRecord
 from flowwright.api.service import Platform, RunRequest, ServiceApi
+from flowwright.api.uploads import MAX_UPLOAD_BYTES
 from flowwright.dsl.models import App
 
 __all__ = ["create_app"]
@@ -247,6 +248,20 @@ def create_app(platform: Platform) -> FastAPI:
             raise ApiError(404, "not_found", "Message Not Exists.")
         platform.store.put_feedback(app.name, message_id, body.rating, body.content)
         return {"result": "success"}
+
+    @api.post("/v1/files/upload", status_code=201)
+    async def upload(
+        app: AppDep,
+        file: Annotated[UploadFile, File()],
+        user: Annotated[str, Form(min_length=1)],
+    ) -> dict[str, Any]:
+        if platform.uploads is None:
+            raise ApiError(503, "uploads_unavailable", "this deployment stores no uploads")
+        data = await file.read(MAX_UPLOAD_BYTES + 1)
+        saved = platform.uploads.save(
+            (file.filename or "upload").rsplit("/", 1)[-1], data, user, file.content_type
+        )
+        return saved.public()
 
     @api.get("/v1/conversations")
     def conversations(

@@ -21,6 +21,8 @@ def aws_platform() -> Platform:
     from flowwright.api.keys import DynamoDbKeyStore
     from flowwright.api.local import load_apps
     from flowwright.api.records import DynamoDbApiStore
+    from flowwright.api.uploads import UploadStore
+    from flowwright.knowledge.writer import S3KnowledgeWriter
     from flowwright.runtime.runner import StepFunctionsRunner
     from flowwright.runtime.services import services_from_env
 
@@ -38,6 +40,8 @@ def aws_platform() -> Platform:
         store=DynamoDbApiStore(env["FLOWWRIGHT_RUNS_TABLE"], env["FLOWWRIGHT_CONVERSATIONS_TABLE"]),
         keys=DynamoDbKeyStore(env["FLOWWRIGHT_API_KEYS_TABLE"]),
         knowledge=services.knowledge,
+        knowledge_writer=S3KnowledgeWriter(env["FLOWWRIGHT_KNOWLEDGE_BUCKET"]),
+        uploads=UploadStore(env["FLOWWRIGHT_PAYLOAD_BUCKET"]),
         background=False,
         poll_s=0.2,
     )

@@ -9,9 +9,10 @@ from typing import Any
 from flowwright.api.keys import SqliteKeyStore
 from flowwright.api.records import SqliteApiStore
 from flowwright.api.service import Platform
+from flowwright.api.uploads import UploadStore
 from flowwright.dsl import load_app
 from flowwright.dsl.models import App
-from flowwright.runtime.local import LocalRuntime
+from flowwright.runtime.local import PAYLOAD_BUCKET, REGION, LocalRuntime
 
 __all__ = ["load_apps", "local_platform"]
 
@@ -39,6 +40,8 @@ def local_platform(
     model_factory: Callable[[], Any] | None = None,
 ) -> Platform:
     """A :class:`Platform` over a started :class:`LocalRuntime` and its data folder."""
+    import boto3
+
     del model_factory  # the runtime already carries it
     for app in apps.values():
         runtime.deploy(app)
@@ -49,5 +52,6 @@ def local_platform(
         store=SqliteApiStore(runtime.data_dir / "api.sqlite"),
         keys=SqliteKeyStore(runtime.data_dir / "api_keys.sqlite"),
         knowledge=knowledge,
+        uploads=UploadStore(PAYLOAD_BUCKET, client=boto3.client("s3", region_name=REGION)),
         background=True,
     )

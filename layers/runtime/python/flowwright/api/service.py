@@ -77,7 +77,12 @@ class ServiceApi:
     # ------------------------------------------------------------------ starting
     def start(self, app: App, request: RunRequest) -> tuple[RunRecord, bool]:
         """Start a run (or find the one this idempotency key started): (record, is_new)."""
-        inputs = check_inputs(app, request.inputs)
+        from flowwright.api.uploads import resolve_files
+
+        inputs = resolve_files(
+            check_inputs(app, request.inputs), self.platform.uploads, request.user
+        )
+        files = resolve_files({"files": request.files}, self.platform.uploads, request.user)
         run_id = str(uuid.uuid4())
         if request.idempotency_key:
             existing = self.platform.store.claim_idempotency_key(
@@ -97,7 +102,7 @@ class ServiceApi:
             query=request.query,
             conversation_id=conversation_id,
             user=request.user,
-            files=request.files,
+            files=files["files"],
             run_id=run_id,
         )
         record = RunRecord(
