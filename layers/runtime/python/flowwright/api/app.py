@@ -22,6 +22,7 @@ from flowwright.api.records import RunRecord
 from flowwright.api.service import Platform, RunRequest, ServiceApi
 from flowwright.api.uploads import MAX_UPLOAD_BYTES
 from flowwright.dsl.models import App
+from flowwright.runtime.values import Resolver
 
 __all__ = ["create_app"]
 
@@ -356,6 +357,8 @@ def _stream(service: ServiceApi, app: App, record: RunRecord) -> Iterator[bytes]
         message_id=record.id if app.mode == "advanced-chat" else None,
         inputs=record.inputs,
         created_at=int(record.created_at),
+        system={"query": record.query or "", "user_id": record.user, "workflow_run_id": record.id},
+        resolve=Resolver(service.platform.runner.services.blobs).deep,
     )
     for event in translator.started():
         yield sse(event)
