@@ -13,11 +13,14 @@ pytestmark = pytest.mark.slow
 
 
 def events(lines: Any) -> list[dict[str, Any]]:
-    found = []
+    return list(each_event(lines))
+
+
+def each_event(lines: Any) -> Any:
+    """Events as the client reads them (lazily, line by line)."""
     for line in lines:
         if line.startswith("data: "):
-            found.append(json.loads(line[6:]))
-    return found
+            yield json.loads(line[6:])
 
 
 def test_workflow_stream_has_difys_events_in_order(server: Any, scripted: Any) -> None:
@@ -80,7 +83,7 @@ def test_tokens_reach_the_client_before_the_model_finishes(server: Any, scripted
                 json={"inputs": {"q": "go"}, "response_mode": "streaming", "user": "u1"},
             ) as reply,
         ):
-            for event in events(reply.iter_lines()):
+            for event in each_event(reply.iter_lines()):
                 if event["event"] == "text_chunk" and "first" not in seen_at:
                     seen_at["first"] = time.monotonic()
                     release.set()  # only now may the model go on
