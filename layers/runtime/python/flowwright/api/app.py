@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from flowwright.api.datasets import datasets_router
-from flowwright.api.errors import ApiError, install_error_handlers
+from flowwright.api.errors import ERROR_RESPONSES, ApiError, install_error_handlers
 from flowwright.api.keys import ApiKey, authenticate
 from flowwright.api.records import RunRecord
 from flowwright.api.service import Platform, RunRequest, ServiceApi
@@ -74,6 +74,24 @@ def current_app(request: Request, key: Annotated[ApiKey, Depends(app_key)]) -> A
 
 AppDep = Annotated[App, Depends(current_app)]
 
+#: Runs answer JSON (blocking), server-sent events (streaming) or 202 (async).
+RUN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "blocking: the finished run; streaming: server-sent events",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            # each server-sent event: a `data:` line holding one JSON event
+            "text/event-stream": {
+                "schema": {"type": "object", "properties": {"data": {"type": "string"}}}
+            },
+        },
+    },
+    202: {
+        "description": "async: the run started; poll GET /v1/workflows/run/{id}",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    },
+}
+
 
 def create_app(platform: Platform) -> FastAPI:
     """The ASGI application serving every app of ``platform``."""
@@ -84,6 +102,7 @@ def create_app(platform: Platform) -> FastAPI:
         description="Dify's Service API for apps deployed with flowwright.",
         docs_url="/docs",
         openapi_url="/openapi.json",
+        responses=ERROR_RESPONSES,
     )
     install_error_handlers(api)
     api.state.platform = platform
@@ -114,7 +133,7 @@ def create_app(platform: Platform) -> FastAPI:
         return {"tool_icons": {}}
 
     # ------------------------------------------------------------------ workflows
-    @api.post("/v1/workflows/run", response_model=None)
+    @api.post("/v1/workflows/run", response_model=None, responses=RUN_RESPONSES)
     def run_workflow(
         body: WorkflowRunBody,
         app: AppDep,
@@ -183,7 +202,7 @@ def create_app(platform: Platform) -> FastAPI:
         }
 
     # ------------------------------------------------------------------ chat
-    @api.post("/v1/chat-messages", response_model=None)
+    @api.post("/v1/chat-messages", response_model=None, responses=RUN_RESPONSES)
     def chat_message(
         body: ChatMessageBody,
         app: AppDep,

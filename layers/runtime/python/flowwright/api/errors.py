@@ -7,11 +7,36 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from flowwright.api.keys import AuthError
 
-__all__ = ["ApiError", "install_error_handlers"]
+__all__ = ["ERROR_RESPONSES", "ApiError", "ErrorBody", "install_error_handlers"]
+
+
+class ErrorBody(BaseModel):
+    """Dify's error body."""
+
+    code: str
+    message: str
+    status: int
+
+
+#: Documented on every route (the OpenAPI document lists what clients can get back).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "Invalid parameters (code invalid_param, with the field) or wrong app mode"),
+        (401, "Missing or invalid key"),
+        (404, "Not found"),
+        (409, "An Idempotency-Key whose run is still starting"),
+        (413, "File too large"),
+        (415, "File type not allowed"),
+        (500, "The run failed (blocking chat) or an unexpected error"),
+        (503, "The deployment lacks the feature (knowledge, uploads)"),
+    )
+}
 
 
 class ApiError(Exception):
