@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import re
 import subprocess
@@ -28,7 +29,7 @@ from flowwright.api.keys import (
     generate_key,
     hash_key,
 )
-from flowwright.api.keys_cli import add_keys_parser
+from flowwright.api.keys_cli import add_keys_parser, run_keys_command
 from moto import mock_aws
 
 REGION = "us-east-1"
@@ -313,3 +314,21 @@ def test_cli_uses_the_default_data_dir(
     monkeypatch.setenv("FLOWWRIGHT_DATA_DIR", str(tmp_path / "state"))
     assert _cli(["keys", "create", "--app", "support-bot"]) == 0
     assert (tmp_path / "state" / "api_keys.sqlite").exists()
+
+
+def test_cli_manages_a_deployed_stages_table(dynamo_table: str, tmp_path: Path) -> None:
+    out = io.StringIO()
+    code = run_keys_command(
+        "create",
+        app="support-triage",
+        key_id=None,
+        scope="app",
+        data_dir=tmp_path,
+        json_output=True,
+        out=out,
+        table=dynamo_table,
+    )
+    assert code == 0
+    secret = json.loads(out.getvalue())["secret"]
+    assert DynamoDbKeyStore(dynamo_table).lookup(secret) is not None
+    assert not (tmp_path / "api_keys.sqlite").exists()

@@ -8,7 +8,15 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from flowwright.api.keys import PREFIXES, WORKSPACE, ApiKey, Scope, SqliteKeyStore
+from flowwright.api.keys import (
+    PREFIXES,
+    WORKSPACE,
+    ApiKey,
+    DynamoDbKeyStore,
+    KeyStore,
+    Scope,
+    SqliteKeyStore,
+)
 
 __all__ = ["add_keys_parser", "run_keys_command", "store_path"]
 
@@ -61,8 +69,10 @@ def run_keys_command(
     json_output: bool,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    table: str | None = None,
 ) -> int:
-    """Run one ``keys`` action on ``data_dir/api_keys.sqlite``.
+    """Run one ``keys`` action on ``data_dir/api_keys.sqlite`` (or, with ``table``, on a
+    deployed stage's ``ApiKeys`` DynamoDB table).
 
     Returns 0 on success, 1 when ``revoke`` finds no such key id, 2 on a usage error.
     """
@@ -77,7 +87,7 @@ def run_keys_command(
         return usage(f"unknown keys action {action!r}: expected one of {', '.join(ACTIONS)}")
     if scope not in PREFIXES:
         return usage(f"unknown scope {scope!r}: expected 'app' or 'dataset'")
-    store = SqliteKeyStore(store_path(data_dir))
+    store: KeyStore = DynamoDbKeyStore(table) if table else SqliteKeyStore(store_path(data_dir))
 
     if action == "create":
         key_scope: Scope = "dataset" if scope == "dataset" else "app"
@@ -131,6 +141,7 @@ def _cmd_keys(args: argparse.Namespace) -> int:
         scope=args.scope,
         data_dir=data_dir,
         json_output=args.json,
+        table=args.table,
     )
 
 
@@ -140,6 +151,9 @@ def add_keys_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     common.add_argument("--json", action="store_true", help="print JSON for scripts")
     common.add_argument(
         "--data-dir", help="local state folder (default: $FLOWWRIGHT_DATA_DIR or .flowwright)"
+    )
+    common.add_argument(
+        "--table", help="a deployed stage's ApiKeys DynamoDB table instead of the local store"
     )
 
     keys = subparsers.add_parser("keys", help="manage Service API keys (stored hashed)")
