@@ -33,6 +33,12 @@ demo: install
 		--query "My name is Ada." --conversation demo-conversation
 	$(BIN)/flowwright run examples/chat-assistant.yml --data-dir .flowwright/demo \
 		--query "What is my name?" --conversation demo-conversation
+	@echo
+	@echo "== knowledge: ingest a handbook (S3 -> SQS -> ingest in moto, local e5 embeddings), search, answer =="
+	$(BIN)/flowwright ingest examples/knowledge --kb handbook --data-dir .flowwright/demo
+	$(BIN)/flowwright search --kb handbook "年假有多少天" --data-dir .flowwright/demo
+	$(BIN)/flowwright run examples/handbook-qa.yml --data-dir .flowwright/demo \
+		--inputs '{"question": "How many days of paid leave do I get?"}'
 
 lint: install
 	$(BIN)/ruff check .

@@ -22,16 +22,16 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from pypdf import PdfReader  # noqa: E402
-
 from flowwright.knowledge.chunk import chunk_document  # noqa: E402
 from flowwright.knowledge.embed import embed_texts  # noqa: E402
 from flowwright.knowledge.extract import extract, extract_isolated  # noqa: E402
 from flowwright.knowledge.models import ChunkingSettings, CleaningRules  # noqa: E402
+from pypdf import PdfReader  # noqa: E402
 
 
 def documents() -> list[tuple[str, bytes, int]]:
     manifest = json.loads((CORPUS / "MANIFEST.json").read_text())
+
     def pages(entry: dict) -> int:
         return int(entry.get("pages") or (entry.get("pypdf_probe") or {}).get("pages") or 0)
 
@@ -89,7 +89,9 @@ def main() -> int:
         pipe_s += best_of(lambda data=data, name=name: pipeline(data, name))
         iso_s += best_of(lambda data=data, name=name: pipeline(data, name, isolated=True))
         chunks += pipeline(data, name)
-    sample = [f"passage {i}: " + "flowwright indexes documents for retrieval. " * 12 for i in range(64)]
+    sample = [
+        f"passage {i}: " + "flowwright indexes documents for retrieval. " * 12 for i in range(64)
+    ]
     embed_texts(sample[:2], model="flowwright-local/multilingual-e5-small")
     started = time.perf_counter()
     embed_texts(sample, model="flowwright-local/multilingual-e5-small", batch_size=32)

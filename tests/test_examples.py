@@ -52,3 +52,23 @@ def test_the_embedded_model_answers(tmp_path: Any) -> None:
     assert result.outputs["answer"].endswith("(turn 1)") and len(result.outputs["answer"]) > len(
         "\n\n(turn 1)"
     )
+
+
+def test_handbook_qa_cites_the_ingested_handbook(
+    runtime: Any, scripted: Any, tmp_path_factory: Any
+) -> None:
+    from flowwright.knowledge.local import LocalKnowledge
+
+    with LocalKnowledge(runtime.data_dir) as knowledge:
+        records = knowledge.add_files("handbook", [EXAMPLES / "knowledge"])
+    assert sorted(r.name for r in records) == ["leave-policy.md", "travel.md", "休假制度.txt"]
+    assert all(r.status == "completed" for r in records)
+    scripted({"answer": lambda request: request.messages[0]["content"]})  # echo the prompt
+    result = runtime.run(
+        load_app(EXAMPLES / "handbook-qa.yml"), {"question": "How many days of paid leave?"}
+    )
+    assert result.status == "succeeded", result.error
+    assert "25 days of paid annual leave" in result.outputs["answer"]  # the context reached it
+    sources = result.outputs["sources"]
+    assert sources[0]["title"] == "leave-policy.md"
+    assert sources[0]["metadata"]["doc_metadata"]["department"] == "people"

@@ -105,7 +105,11 @@ def test_each_function_may_do_only_what_its_code_does(template: Any, key: str) -
 def test_state_machines_run_the_compiled_asl(template: Any) -> None:
     machines = resources(template, "AWS::StepFunctions::StateMachine")
     by_name = {m["Properties"]["StateMachineName"]: m["Properties"] for m in machines.values()}
-    assert set(by_name) == {"flowwright-dev-support-triage", "flowwright-dev-chat-assistant"}
+    assert set(by_name) == {
+        "flowwright-dev-support-triage",
+        "flowwright-dev-chat-assistant",
+        "flowwright-dev-handbook-qa",
+    }
     functions = functions_by_key(template)
     aliases = resources(template, "AWS::Lambda::Alias")
     alias_of = {a["Properties"]["FunctionName"]["Ref"]: logical for logical, a in aliases.items()}
@@ -220,6 +224,6 @@ def test_alarms_cover_runs_and_functions(template: Any) -> None:
     } <= metrics
     # per app: failed + timed out; per function (nodes, ingest, api): errors + throttles;
     # the ingest dead-letter queue and the API's 5xx answers
-    assert len(alarms) == 2 * 2 + 2 * (len(FUNCTION_NAMES) + 2) + 2
+    assert len(alarms) == 3 * 2 + 2 * (len(FUNCTION_NAMES) + 2) + 2
     assert all(a["AlarmActions"] for a in alarms)
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)

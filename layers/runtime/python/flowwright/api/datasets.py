@@ -363,7 +363,7 @@ def datasets_router() -> APIRouter:
     def retrieve(
         dataset_id: str, body: RetrieveBody, request: Request, key: KeyDep
     ) -> dict[str, Any]:
-        from flowwright.knowledge.retrieve import search_kb
+        from flowwright.knowledge.retrieve import chunk_position, search_kb
 
         _kb(request, dataset_id)
         rm = body.retrieval_model
@@ -399,9 +399,7 @@ def datasets_router() -> APIRouter:
                 {
                     "segment": {
                         "id": hit.chunk_id,
-                        "position": int(hit.chunk_id.rsplit(":", 1)[-1].split(".")[0]) + 1
-                        if ":" in hit.chunk_id
-                        else 1,
+                        "position": chunk_position(hit.chunk_id) or 1,
                         "document_id": hit.document_id,
                         "content": hit.text,
                         "word_count": len(hit.text),

@@ -14,7 +14,13 @@ from flowwright.knowledge.embed import embed_query
 from flowwright.knowledge.models import Hit, MetadataFilter, SearchMode, SearchRequest
 from flowwright.knowledge.services import KnowledgeServices
 
-__all__ = ["KnowledgeBaseNotFound", "rerank", "search_kb", "search_many"]
+__all__ = ["KnowledgeBaseNotFound", "chunk_position", "rerank", "search_kb", "search_many"]
+
+
+def chunk_position(chunk_id: str) -> int | None:
+    """1-based position of a chunk in its document (ids end in ``:<n>`` or ``:<n>.<child>``)."""
+    tail = chunk_id.rsplit(":", 1)[-1].split(".")[0]
+    return int(tail) + 1 if tail.isdigit() else None
 
 
 class KnowledgeBaseNotFound(LookupError):

@@ -99,6 +99,7 @@ class LitellmGateway:
     ) -> ChatReply:
         import litellm
 
+        litellm.suppress_debug_info = True  # no "Provider List" banners on stdout
         scripted = self.mock(request) if self.mock is not None else None
         if scripted is not None:
             choice = ModelChoice(

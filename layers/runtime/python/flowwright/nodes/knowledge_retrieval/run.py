@@ -135,6 +135,8 @@ def _rerank_model(model: Any, ctx: NodeContext, process: dict[str, Any]) -> str 
 
 
 def _dify_item(position: int, hit: Any) -> dict[str, Any]:
+    from flowwright.knowledge.retrieve import chunk_position
+
     meta = dict(hit.metadata)
     name = meta.get("document_name") or meta.get("name") or hit.document_id
     doc_metadata = {
@@ -156,7 +158,7 @@ def _dify_item(position: int, hit: Any) -> dict[str, Any]:
             "segment_id": hit.chunk_id,
             "retriever_from": "workflow",
             "score": hit.score,
-            "segment_position": meta.get("position"),
+            "segment_position": chunk_position(hit.chunk_id),
             "page": hit.page,
             "child_chunk": hit.content if hit.content != hit.text else None,
             "doc_metadata": doc_metadata,
