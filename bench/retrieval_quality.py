@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "bench" / "scifact"
+DATA = Path(os.environ.get("FLOWWRIGHT_SHARED", ROOT.parent / "shared")) / "bench" / "scifact"
 CACHE = ROOT / ".flowwright" / "bench"
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 

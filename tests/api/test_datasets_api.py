@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import ROOT
+from tests.support import SHARED
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +49,7 @@ def test_dataset_lifecycle(server: Any) -> None:
         row = wait_indexed(http, dataset_id, by_text["batch"])
         assert row["indexing_status"] == "completed" and row["completed_segments"] == 2
 
-        pdf = ROOT.parent / "shared" / "corpus" / "pdf" / "pdflatex-4-pages.pdf"
+        pdf = SHARED / "corpus" / "pdf" / "pdflatex-4-pages.pdf"
         by_file = http.post(
             f"/v1/datasets/{dataset_id}/document/create-by-file",
             files={"file": (pdf.name, pdf.read_bytes(), "application/pdf")},

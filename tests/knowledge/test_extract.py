@@ -27,7 +27,9 @@ from flowwright.knowledge.extract import (
 )
 from flowwright.knowledge.models import ExtractedDocument
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+from tests.support import SHARED
+
+CORPUS = SHARED / "corpus"
 HAS_FORK = "fork" in multiprocessing.get_all_start_methods()
 needs_fork = pytest.mark.skipif(not HAS_FORK, reason="patched extractors reach the child by fork")
 

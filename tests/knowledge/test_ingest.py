@@ -11,9 +11,9 @@ from flowwright.knowledge.local import LocalKnowledge
 from flowwright.knowledge.models import MetadataFilter
 from flowwright.knowledge.retrieve import KnowledgeBaseNotFound, search_kb
 
-from tests.support import ROOT
+from tests.support import SHARED
 
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = SHARED / "corpus"
 
 
 @pytest.fixture
