@@ -15,6 +15,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from flowwright.runtime.sqlite import connect, prepare
+
 __all__ = [
     "ApiStore",
     "ConversationRecord",
@@ -93,31 +95,24 @@ class SqliteApiStore:
     """An :class:`ApiStore` in one SQLite file (local server and tests)."""
 
     def __init__(self, path: str | Path) -> None:
-        self._path = str(path)
-        Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        self._path = prepare(
+            path,
+            """
+            CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, app TEXT, created REAL,
+                body TEXT);
+            CREATE INDEX IF NOT EXISTS runs_app ON runs (app, created);
+            CREATE TABLE IF NOT EXISTS idem (app TEXT, key TEXT, run_id TEXT,
+                PRIMARY KEY (app, key));
+            CREATE TABLE IF NOT EXISTS conversations (app TEXT, id TEXT, user TEXT,
+                updated REAL, body TEXT, PRIMARY KEY (app, id));
+            CREATE TABLE IF NOT EXISTS feedback (app TEXT, message_id TEXT, body TEXT,
+                PRIMARY KEY (app, message_id));
+            """,
+        )
         self._lock = threading.Lock()
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, app TEXT, created REAL,"
-                " body TEXT)"
-            )
-            db.execute("CREATE INDEX IF NOT EXISTS runs_app ON runs (app, created)")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS idem (app TEXT, key TEXT, run_id TEXT,"
-                " PRIMARY KEY (app, key))"
-            )
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS conversations (app TEXT, id TEXT, user TEXT,"
-                " updated REAL, body TEXT, PRIMARY KEY (app, id))"
-            )
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS feedback (app TEXT, message_id TEXT, body TEXT,"
-                " PRIMARY KEY (app, message_id))"
-            )
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self._path, timeout=30)
+        return connect(self._path)
 
     def put_run(self, run: RunRecord) -> None:
         with self._lock, self._connect() as db:

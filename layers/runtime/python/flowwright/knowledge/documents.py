@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, Field
 
 from flowwright.knowledge.models import KnowledgeBaseSettings
+from flowwright.runtime.sqlite import connect, prepare
 
 __all__ = [
     "DocumentRecord",
@@ -93,18 +94,15 @@ class SqliteDocumentStore:
     """A :class:`DocumentStore` in one SQLite file (local use and tests)."""
 
     def __init__(self, path: str | Path) -> None:
-        self._path = str(path)
-        Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        self._path = prepare(
+            path,
+            "CREATE TABLE IF NOT EXISTS items (kb_id TEXT NOT NULL, doc_id TEXT NOT NULL,"
+            " body TEXT NOT NULL, updated_at REAL NOT NULL, PRIMARY KEY (kb_id, doc_id));",
+        )
         self._lock = threading.Lock()
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS items (kb_id TEXT NOT NULL, doc_id TEXT NOT NULL,"
-                " body TEXT NOT NULL, updated_at REAL NOT NULL, PRIMARY KEY (kb_id, doc_id))"
-            )
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self._path, timeout=30)
+        return connect(self._path)
 
     def _put(self, kb_id: str, doc_id: str, body: str) -> None:
         with self._lock, self._connect() as db:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from flowwright.runtime.events import _from_dynamo, _to_dynamo
+from flowwright.runtime.sqlite import connect, prepare
 from pydantic import BaseModel, Field
 
 __all__ = [
@@ -75,26 +76,24 @@ class SqliteConversationStore:
     """A :class:`ConversationStore` in a SQLite file (the local data folder)."""
 
     def __init__(self, path: str | Path) -> None:
-        self._path = Path(path)
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = prepare(
+            path,
+            """
+            CREATE TABLE IF NOT EXISTS conversation_variables (
+                app TEXT NOT NULL, conversation_id TEXT NOT NULL, variables TEXT NOT NULL,
+                updated_at REAL NOT NULL, PRIMARY KEY (app, conversation_id));
+            CREATE TABLE IF NOT EXISTS messages (
+                id INTEGER PRIMARY KEY AUTOINCREMENT, app TEXT NOT NULL,
+                conversation_id TEXT NOT NULL, query TEXT NOT NULL, answer TEXT NOT NULL,
+                run_id TEXT, created_at REAL NOT NULL);
+            CREATE INDEX IF NOT EXISTS messages_by_conversation
+                ON messages (app, conversation_id, id);
+            """,
+        )
         self._lock = threading.Lock()
-        with self._connect() as db:
-            db.executescript(
-                """
-                CREATE TABLE IF NOT EXISTS conversation_variables (
-                    app TEXT NOT NULL, conversation_id TEXT NOT NULL, variables TEXT NOT NULL,
-                    updated_at REAL NOT NULL, PRIMARY KEY (app, conversation_id));
-                CREATE TABLE IF NOT EXISTS messages (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT, app TEXT NOT NULL,
-                    conversation_id TEXT NOT NULL, query TEXT NOT NULL, answer TEXT NOT NULL,
-                    run_id TEXT, created_at REAL NOT NULL);
-                CREATE INDEX IF NOT EXISTS messages_by_conversation
-                    ON messages (app, conversation_id, id);
-                """
-            )
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self._path, timeout=30)
+        return connect(self._path)
 
     def variables(self, app: str, conversation_id: str) -> dict[str, Any] | None:
         with self._lock, self._connect() as db:
