@@ -121,6 +121,7 @@ class Knowledge(Construct):
                     "FLOWWRIGHT_SEARCH_SERVICE": self.search.service,
                     "FLOWWRIGHT_EMBEDDING_MODEL": config.embedding_model,
                     "FLOWWRIGHT_MAX_DOCUMENT_MB": str(config.max_document_mb),
+                    "FLOWWRIGHT_INGEST_MAX_RECEIVES": str(config.ingest_max_receive_count),
                     **model_environment(config, secret),
                 },
                 memory_mb=2048,

@@ -47,7 +47,7 @@ def test_dataset_lifecycle(server: Any) -> None:
         ).json()
         assert by_text["document"]["indexing_status"] == "waiting"
         row = wait_indexed(http, dataset_id, by_text["batch"])
-        assert row["indexing_status"] == "completed" and row["completed_segments"] == 2
+        assert row["indexing_status"] == "completed" and row["completed_segments"] == 2, row
 
         pdf = SHARED / "corpus" / "pdf" / "pdflatex-4-pages.pdf"
         by_file = http.post(
@@ -55,7 +55,8 @@ def test_dataset_lifecycle(server: Any) -> None:
             files={"file": (pdf.name, pdf.read_bytes(), "application/pdf")},
             data={"data": '{"indexing_technique": "high_quality"}'},
         ).json()
-        assert wait_indexed(http, dataset_id, by_file["batch"])["indexing_status"] == "completed"
+        row = wait_indexed(http, dataset_id, by_file["batch"])
+        assert row["indexing_status"] == "completed", row
 
         broken = http.post(
             f"/v1/datasets/{dataset_id}/document/create-by-file",

@@ -92,8 +92,18 @@ def test_failing_embeddings_are_retried_then_dead_lettered(
         raise EmbeddingError("flowwright-local/multilingual-e5-small", "rate limited 5 times")
 
     monkeypatch.setattr(pipeline, "embed_texts", down)
+    seen: list[tuple[str, str | None]] = []
+    original_put = kb.services.documents.put
+
+    def put(record: Any) -> None:
+        seen.append((record.status, record.error_code))
+        original_put(record)
+
+    monkeypatch.setattr(kb.services.documents, "put", put)
     record = kb.add_text("kb2", "notes.txt", "Some notes.")
-    assert record.status == "error" and "will retry" in record.error
+    # the first two failures leave it waiting for the retry; the third is final
+    assert ("queued", "retrying") in seen
+    assert record.status == "error" and "dead-letter queue" in record.error
     assert record.attempts == 3  # maxReceiveCount, then the dead-letter queue
     assert kb.dead_letter_count() == 1
 

@@ -38,10 +38,16 @@ def knowledge_base(services: KnowledgeServices, kb_id: str) -> KnowledgeBase:
     return kb
 
 
-def handle_object_event(event: ObjectEvent, services: KnowledgeServices) -> DocumentRecord | None:
-    """Apply one S3 event to the index; returns the document's record (None when removed)."""
+def handle_object_event(
+    event: ObjectEvent, services: KnowledgeServices, *, final_attempt: bool = True
+) -> DocumentRecord | None:
+    """Apply one S3 event to the index; returns the document's record (None when removed).
+
+    ``final_attempt`` says whether SQS will deliver the event again if this attempt fails:
+    until then a transient failure leaves the document ``queued`` (retrying), not ``error``.
+    """
     if event.is_sidecar:
-        return _sidecar_changed(event, services)
+        return _sidecar_changed(event, services, final_attempt)
     doc_id = document_id_for(event.kb_id, event.key)
     record = services.documents.get(event.kb_id, doc_id)
     if record is not None and not newer(event.sequencer, record.sequencer):
@@ -53,7 +59,9 @@ def handle_object_event(event: ObjectEvent, services: KnowledgeServices) -> Docu
         return None
     if record is not None and record.status == "completed" and record.version == event.version:
         return record  # redelivery of an event already indexed
-    return index_object(event.kb_id, event.key, services, event=event, record=record)
+    return index_object(
+        event.kb_id, event.key, services, event=event, record=record, final_attempt=final_attempt
+    )
 
 
 def index_object(
@@ -63,6 +71,7 @@ def index_object(
     *,
     event: ObjectEvent | None = None,
     record: DocumentRecord | None = None,
+    final_attempt: bool = True,
 ) -> DocumentRecord | None:
     """(Re)index the current object at ``key`` and return its record."""
     kb = knowledge_base(services, kb_id)
@@ -127,20 +136,28 @@ def index_object(
         services.index.ensure(kb_id, len(vectors[0]))
         services.index.replace_document(kb_id, doc_id, chunks)
     except Exception as exc:
-        _fail(services, record, "indexing_failed", f"{name}: {exc} (will retry)")
+        if final_attempt:
+            reason = f"{name}: {exc} (attempt {record.attempts}, the last: the event is in the dead-letter queue)"
+            _fail(services, record, "indexing_failed", reason)
+        else:  # SQS delivers the event again: the document is waiting, not failed
+            record.status, record.error_code = "queued", "retrying"
+            record.error = f"{name}: attempt {record.attempts} failed: {exc}; will retry"
+            services.documents.put(record)
         raise
     record.status, record.chunk_count = "completed", len(chunks)
     services.documents.put(record)
     return record
 
 
-def _sidecar_changed(event: ObjectEvent, services: KnowledgeServices) -> DocumentRecord | None:
+def _sidecar_changed(
+    event: ObjectEvent, services: KnowledgeServices, final_attempt: bool
+) -> DocumentRecord | None:
     """New or removed metadata: reindex the document it describes, if that exists."""
     target = event.key[: -len(SIDECAR_SUFFIX)]
     record = services.documents.get(event.kb_id, document_id_for(event.kb_id, target))
     if record is None:
         return None  # the document itself comes later and reads the sidecar then
-    return index_object(event.kb_id, target, services, record=record)
+    return index_object(event.kb_id, target, services, record=record, final_attempt=final_attempt)
 
 
 def _sidecar(services: KnowledgeServices, key: str, limit: int) -> dict[str, Any]:
