@@ -180,21 +180,9 @@ class ServiceApi:
     def events(self, record: RunRecord) -> Iterator[NodeEvent | None]:
         """The run's node events as they are written; ``None`` every ``PING_SECONDS`` of
         silence (a keep-alive for the stream)."""
-        runner = self.platform.runner
-        started = self.started_of(record)
-        seen, last = 0, time.monotonic()
-        while True:
-            running = runner.describe(started)["status"] == "RUNNING"
-            events = runner.services.events.list_run(record.id)
-            if len(events) > seen:
-                yield from events[seen:]
-                seen, last = len(events), time.monotonic()
-            elif time.monotonic() - last > PING_SECONDS:
-                yield None
-                last = time.monotonic()
-            if not running:
-                return
-            time.sleep(self.platform.poll_s)
+        return self.platform.runner.follow(
+            self.started_of(record), poll_s=self.platform.poll_s, keepalive_s=PING_SECONDS
+        )
 
     def finish_in_background(self, app: App, record: RunRecord) -> None:
         """Local server: finish an async run's record when its execution ends."""

@@ -110,18 +110,22 @@ class StepFunctionsRunner:
         self.sfn.stop_execution(executionArn=started.execution_arn, error="Stopped", cause=cause)
 
     def follow(
-        self, started: StartedRun, *, poll_s: float = 0.02, timeout_s: float = 900.0
-    ) -> Iterator[NodeEvent]:
+        self, started: StartedRun, *, poll_s: float = 0.02, keepalive_s: float | None = None
+    ) -> Iterator[NodeEvent | None]:
         """Yield the run's node events as they are written, until the execution ends (the
-        API's streams tail the event store this way, locally and in AWS)."""
-        seen = 0
-        deadline = time.monotonic() + timeout_s
+        API's streams tail the event store this way, locally and in AWS). With
+        ``keepalive_s``, ``None`` is yielded after that many seconds without an event."""
+        seen, last = 0, time.monotonic()
         while True:
             running = self.describe(started)["status"] == "RUNNING"
             events = self.services.events.list_run(started.run_id)
-            yield from events[seen:]
-            seen = len(events)
-            if not running or time.monotonic() > deadline:
+            if len(events) > seen:
+                yield from events[seen:]
+                seen, last = len(events), time.monotonic()
+            elif keepalive_s is not None and time.monotonic() - last > keepalive_s:
+                yield None
+                last = time.monotonic()
+            if not running:
                 return
             time.sleep(poll_s)
 
