@@ -107,37 +107,27 @@ def handle_node_event(raw_event: dict[str, Any], services: Services) -> dict[str
         position=event.pos,
         services=services,
     )
-    title = event.title or config.title
+    # every event of this node run starts from these fields
+    base = NodeEvent(
+        run_id=event.run,
+        event="node_started",
+        node_id=event.id,
+        node_type=event.type,
+        title=event.title or config.title,
+        status="running",
+        position=event.pos,
+        attempt=event.attempt,
+    )
     chunks = ChunkBuffer(
         services.events,
-        NodeEvent(
-            run_id=event.run,
-            event="text_chunk",
-            node_id=event.id,
-            node_type=event.type,
-            title=title,
-            status="running",
-            position=event.pos,
-            attempt=event.attempt,
-        ),
+        _then(base, event="text_chunk"),
         interval=float(getattr(services.events, "chunk_interval", 0.0)),
     )
     ctx.stream = chunks
     emits = getattr(module, "EVENTS", {}).get(event.op, ("started", "finished"))
     started = time.perf_counter()
     if "started" in emits:
-        services.events.emit(
-            NodeEvent(
-                run_id=event.run,
-                event="node_started",
-                node_id=event.id,
-                node_type=event.type,
-                title=title,
-                status="running",
-                position=event.pos,
-                attempt=event.attempt,
-            )
-        )
+        services.events.emit(base)
     try:
         try:
             result: NodeResult = operation(config, _pool(event, resolver), ctx)
@@ -157,15 +147,10 @@ def handle_node_event(raw_event: dict[str, Any], services: Services) -> dict[str
         )
         handled = event.op == "run" and config.handles_errors and not retrying
         services.events.emit(
-            NodeEvent(
-                run_id=event.run,
+            _then(
+                base,
                 event="node_finished",
-                node_id=event.id,
-                node_type=event.type,
-                title=title,
                 status="retry" if retrying else "exception" if handled else "failed",
-                position=event.pos,
-                attempt=event.attempt,
                 elapsed_ms=_elapsed_ms(started, result=None),
                 error=str(error),
                 error_type=type(exc).__name__,
@@ -180,15 +165,10 @@ def handle_node_event(raw_event: dict[str, Any], services: Services) -> dict[str
     if "finished" in emits and result.finished:
         usage = result.usage
         services.events.emit(
-            NodeEvent(
-                run_id=event.run,
+            _then(
+                base,
                 event="node_finished",
-                node_id=event.id,
-                node_type=event.type,
-                title=title,
                 status="succeeded",
-                position=event.pos,
-                attempt=event.attempt,
                 elapsed_ms=_elapsed_ms(started, result=result),
                 tokens=usage.total_tokens if usage else None,
                 usage=usage.as_dict() if usage else None,
@@ -197,6 +177,11 @@ def handle_node_event(raw_event: dict[str, Any], services: Services) -> dict[str
             )
         )
     return record
+
+
+def _then(base: NodeEvent, **update: Any) -> NodeEvent:
+    """A later event of the same node run (fresh timestamp)."""
+    return base.model_copy(update={"ts": time.time(), **update})
 
 
 def _fallback(config: NodeConfig, error: Exception) -> NodeResult:
