@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,23 +96,29 @@ def _format_trace(result: Any) -> str:
     return "\n".join(lines)
 
 
+def _model_factory(args: argparse.Namespace) -> Callable[[], Any] | None:
+    """Apply ``--profile``; with ``--mock-llm``, a gateway factory scripting the replies."""
+    if args.profile:
+        os.environ["FLOWWRIGHT_MODEL_PROFILE"] = args.profile
+    if args.mock_llm is None:
+        return None
+    from flowwright.models.gateway import LitellmGateway, parse_mock
+    from flowwright.models.model_map import ModelMap
+
+    mock = parse_mock(args.mock_llm)
+
+    def factory() -> LitellmGateway:
+        return LitellmGateway(ModelMap.from_env(), mock=mock)
+
+    return factory
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from flowwright.runtime.local import LocalRuntime
 
     inputs = _json_arg(args.inputs, "--inputs")
-    if args.profile:
-        os.environ["FLOWWRIGHT_MODEL_PROFILE"] = args.profile
     app = _load(args.app)
-    factory = None
-    if args.mock_llm is not None:
-        from flowwright.models.gateway import LitellmGateway, parse_mock
-        from flowwright.models.model_map import ModelMap
-
-        mock = parse_mock(args.mock_llm)
-
-        def factory() -> LitellmGateway:
-            return LitellmGateway(ModelMap.from_env(), mock=mock)
-
+    factory = _model_factory(args)
     with LocalRuntime(args.data_dir, model_factory=factory) as runtime:
         result = runtime.run(
             app, inputs, query=args.query, conversation_id=args.conversation, user=args.user
@@ -200,18 +207,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_dev(args: argparse.Namespace) -> int:
     from flowwright.api.dev import serve
 
-    if args.profile:
-        os.environ["FLOWWRIGHT_MODEL_PROFILE"] = args.profile
-    factory = None
-    if args.mock_llm is not None:
-        from flowwright.models.gateway import LitellmGateway, parse_mock
-        from flowwright.models.model_map import ModelMap
-
-        mock = parse_mock(args.mock_llm)
-
-        def factory() -> LitellmGateway:
-            return LitellmGateway(ModelMap.from_env(), mock=mock)
-
+    factory = _model_factory(args)
     try:
         return serve(
             args.apps_dir,
