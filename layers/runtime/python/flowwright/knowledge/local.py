@@ -74,12 +74,13 @@ class LocalKnowledge:
                 )
             },
         )["QueueUrl"]
+        self.queue_arn = self._arn(self.queue)  # looked up once, used by every batch
         self._s3.put_bucket_notification_configuration(
             Bucket=self.bucket,
             NotificationConfiguration={
                 "QueueConfigurations": [
                     {
-                        "QueueArn": self._arn(self.queue),
+                        "QueueArn": self.queue_arn,
                         "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
                         "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "kb/"}]}},
                     }
@@ -186,7 +187,7 @@ class LocalKnowledge:
                     "messageAttributes": {},
                     "md5OfBody": m.get("MD5OfBody", ""),
                     "eventSource": "aws:sqs",
-                    "eventSourceARN": self._arn(self.queue),
+                    "eventSourceARN": self.queue_arn,
                     "awsRegion": REGION,
                 }
                 for m in messages
